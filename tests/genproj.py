@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,11 +162,15 @@ def project_run_env(venv: Path, base: Path, extra: dict | None = None) -> dict:
 
 
 def check_project(selection: str, tmp_path: Path, resolution: str = "highest", name: str = "Gen Proj",
-                  python_version: str = "3.11", test_args: str = "-q -p no:cacheprovider") -> ProjectCheck:
+                  python_version: str = "3.11", test_args: str = "-q -p no:cacheprovider",
+                  prepare: Callable[[Path], None] | None = None) -> ProjectCheck:
     """Generate `selection`, install it, run `ruff check` and the project's own `make test`.
-    The tests get the `test_env` the components declared (e.g. the real Redis/PostgreSQL URLs)."""
+    The tests get the `test_env` the components declared (e.g. the real Redis/PostgreSQL URLs).
+    `prepare(project)` runs after generation (e.g. to add files a test needs)."""
     from aegis.render import context
     project = generate(selection, Path(tmp_path), name=name, python_version=python_version)
+    if prepare:
+        prepare(project)
     base = cached_env(project, resolution)
     venv = project_env(project, base)
     test_env = context(answers_for(selection, name, python_version))["slots"].test_env
