@@ -118,7 +118,7 @@ def registry() -> dict[str, Component]:
     global _registry
     if _registry is None:
         import importlib
-        specs = [importlib.import_module(f"aegis.components.{m}").SPECS for m in COMPONENT_MODULES]
+        specs = [importlib.import_module(f"aegis.blocks.{m}").SPECS for m in COMPONENT_MODULES]
         _registry = {c.name: c for group in specs for c in group}
     return _registry
 
