@@ -232,11 +232,15 @@ def test_e16_monorepo_subfolder(tmp_path):
     assert "redis" not in (proj / "docker-compose.yml").read_text()
 
 
-@pytest.mark.parametrize("step", ["published", "journal", "refs", "first write", "files", "index", "commit", "recorded"])
-def test_e17_interrupted_at_each_step_leaves_project_as_it_was(proj, side, monkeypatch, step):
+STEPS = [(s, False) for s in ("published", "journal", "first write", "files", "index", "commit", "recorded")] + \
+        [(s, True) for s in ("published", "journal", "first write", "files", "index", "refs")]
+
+
+@pytest.mark.parametrize("step,conflicting", STEPS, ids=[f"{s}{'-conflict' if c else ''}" for s, c in STEPS])
+def test_e17_interrupted_at_each_step_leaves_project_as_it_was(proj, side, monkeypatch, step, conflicting):
     (proj / "app/a.py").write_bytes(edit_line(LINES, 2, b"mine"))
     commit(proj)
-    side.files["app/a.py"] = edit_line(LINES, 9, b"aegis'")
+    side.files["app/a.py"] = edit_line(LINES, 2 if conflicting else 9, b"aegis'")
     side.files["app/new/d.py"] = b"new\n"
     del side.files["app/c.py"]
     before = state(proj)
@@ -251,7 +255,7 @@ def test_e17_interrupted_at_each_step_leaves_project_as_it_was(proj, side, monke
     assert after == b
     assert state(proj)["mtimes"] == before["mtimes"]
     monkeypatch.undo()
-    assert add("cache", proj, available_only=False, renderer=side).status == "applied"
+    assert add("cache", proj, available_only=False, renderer=side).status == ("pending" if conflicting else "applied")
 
 
 def test_e17_a_real_git_failure_rolls_back(proj, side):
