@@ -474,3 +474,15 @@ def test_result_views(proj, side):
     out = con.export_text()
     assert "dry run" in out and "app/a.py" in out and "+x" in out
     assert "<table>" in r._repr_html_()
+
+
+def test_renamed_file_gets_aegis_change_under_its_new_name(proj, side):
+    mine = edit_line(LINES, 2, b"mine")
+    (proj / "app/a.py").rename(proj / "app/renamed.py")
+    (proj / "app/renamed.py").write_bytes(mine)
+    commit(proj)
+    side.files["app/a.py"] = edit_line(LINES, 10, b"aegis'")
+    r = update(proj, renderer=side)
+    assert r.status == "applied", str(r)
+    assert not (proj / "app/a.py").exists()
+    assert (proj / "app/renamed.py").read_bytes() == edit_line(mine, 10, b"aegis'")
