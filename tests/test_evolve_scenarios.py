@@ -486,3 +486,18 @@ def test_renamed_file_gets_aegis_change_under_its_new_name(proj, side):
     assert r.status == "applied", str(r)
     assert not (proj / "app/a.py").exists()
     assert (proj / "app/renamed.py").read_bytes() == edit_line(mine, 10, b"aegis'")
+
+
+def test_dry_run_on_a_project_with_no_git_and_no_record(tmp_path):
+    from aegis.evolve import write_tree
+    from aegis.render import render
+    from test_evolve_support import answers_for
+    root = tmp_path / "bare"; root.mkdir()
+    write_tree(root, render(answers_for("")))
+    r = add("cache", root, dry_run=True, available_only=False)
+    assert r.status == "dry run" and "+  redis:" in r.diff
+    assert not (root / ".aegis").exists()                               # a dry run creates nothing, not even the store
+    r = add("cache", root, available_only=False)                        # base: the render of the recorded answers
+    assert r.status == "applied" and any("no recorded pristine render" in n for n in r.notes)
+    r = add("observability", root, available_only=False)                # now the pristine render is recorded
+    assert r.status == "applied" and not any("no recorded pristine render" in n for n in r.notes)
