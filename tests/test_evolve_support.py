@@ -56,7 +56,8 @@ def git(root, *args, check=True, input=None):
 
 
 def commit(root, msg="user edit"):
-    git(root, "add", "-A", "--", ".", ":(exclude).env")
+    git(root, "add", "-A", "--", ".")
+    git(root, "rm", "-q", "--cached", "--ignore-unmatch", "--", ".env")   # never committed, ignored or not
     git(root, "commit", "-qm", msg, "--no-verify")
 
 
