@@ -8,6 +8,7 @@ committed and the index without unmerged entries. A change that conflicts is eit
 import os, signal, subprocess, sys, time
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from aegis.evolve import add, remove, update, continue_, abort
@@ -137,3 +138,42 @@ def test_killed_at_random_moments_is_all_or_nothing(tmp_path):
             assert now == before, f"killed after {delay}s: neither before nor after"
             outcomes.append("before")
     print(f"change took {full:.2f}s in a process; outcomes {outcomes}")   # the mix depends on the machine's load
+
+
+AVAILABLE = [c.label(o) for c in registry().values() if not c.core and c.available for o in (list(c.options) or [None])]
+
+
+@pytest.mark.slow
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=st.lists(st.one_of(st.tuples(st.just("edit"), st.integers(0, 2)), st.tuples(st.just("update"), st.integers(0, 1)),
+                              *([st.tuples(st.just("add"), st.sampled_from(AVAILABLE))] if AVAILABLE else [])),
+                    min_size=2, max_size=6))
+def test_evolved_projects_without_conflicts_pass_their_own_tests(tmp_path_factory, ops):
+    "After add/update and user edits that did not conflict, the project's own ruff and tests pass."
+    from genproj import cached_env, project_env, project_run_env
+    from aegis.render import context
+    side = Side({"docs/notes.md": b"# notes\n"})
+    root = make_project(tmp_path_factory.mktemp("own"), renderer=side)
+    pkg = "shop"
+    edits = [(f"{pkg}/settings.py", b"\n\n# the user's comment\n"), (f"{pkg}/main.py", b"\n\ndef user_helper() -> int:\n    return 42\n"),
+             ("README.md", b"\nUser notes.\n")]
+    version = 0
+    for o in ops:
+        if o[0] == "edit":
+            path, extra = edits[o[1]]
+            (root / path).write_bytes((root / path).read_bytes() + extra); commit(root)
+        elif o[0] == "update":
+            version += 1
+            side.files["docs/notes.md"] = b"# notes\n\nversion %d\n" % version
+            assert update(root, renderer=side).status in ("applied", "nothing to do")
+        else:
+            r = add(o[1], root, renderer=side)
+            assert r.status in ("applied", "nothing to do"), str(r)
+    from aegis.evolve import read_project_answers
+    answers, _ = read_project_answers(root)
+    base = cached_env(root)
+    venv = project_env(root, base)
+    env = project_run_env(venv, base, {**context(answers)["slots"].test_env, "PYTEST_ADDOPTS": "-q -p no:cacheprovider"})
+    for cmd in (["ruff", "check", "."], ["python", "-m", "pytest"]):
+        p = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=1200)
+        assert p.returncode == 0, f"{cmd} failed after {ops}:\n{p.stdout[-4000:]}\n{p.stderr[-2000:]}"
