@@ -1,5 +1,7 @@
 #!/bin/sh
-# As the official image: flags alone go to traefik; a full command runs as given.
+# As the official image: flags or a traefik subcommand go to traefik; anything else runs as given.
 set -e
-if [ "${1#-}" != "$1" ] || [ $# -eq 0 ]; then set -- traefik "$@"; fi
+case "${1:-}" in
+  ""|-*|version|healthcheck) set -- traefik "$@" ;;
+esac
 exec "$@"
