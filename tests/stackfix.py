@@ -43,10 +43,13 @@ class H(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(data))); self.end_headers(); self.wfile.write(data)
 
 if __name__ == "__main__":
-    role = sys.argv[1] if len(sys.argv) > 1 else "serve"
+    args = sys.argv[1:]
+    role = args[0] if args else "serve"
+    host = args[args.index("--host") + 1] if "--host" in args else "0.0.0.0"
+    port = int(args[args.index("--port") + 1]) if "--port" in args else 8000
     if role == "serve":
-        print("serving on 8000", flush=True)
-        ThreadingHTTPServer(("0.0.0.0", 8000), H).serve_forever()
+        print(f"serving on {host}:{port}", flush=True)
+        ThreadingHTTPServer((host, port), H).serve_forever()
     while True:
         print(f"{role} tick", flush=True); time.sleep(5)
 '''
@@ -55,7 +58,7 @@ DOCKERFILE = '''ARG PYTHON_IMAGE=python:3.11-slim
 FROM ${PYTHON_IMAGE}
 WORKDIR /app
 COPY app.py /app/app.py
-CMD ["python", "/app/app.py", "serve"]
+CMD ["python", "app.py", "serve"]
 '''
 
 LIVE = ("import urllib.request,sys; "
@@ -84,10 +87,10 @@ def compose(name: str, postgres=True, redis=True, worker=True, scheduler=True, w
         env["REDIS_HOST"] = "redis"; deps["redis"] = {"condition": "service_healthy"}
     extra = {"environment": env} if env else {}
     if deps: extra["depends_on"] = deps
-    services["webserver"] = app_service(["python", "/app/app.py", "serve"], ports=[f"{web_port}:8000"],
+    services["webserver"] = app_service(["python", "app.py", "serve", "--host", "0.0.0.0", "--port", "8000"], ports=[f"{web_port}:8000"],
         healthcheck={"test": ["CMD", "python", "-c", LIVE], "interval": "10s", "timeout": "5s", "retries": 3, "start_period": "20s"}, **extra)
-    if worker: services["worker"] = app_service(["python", "/app/app.py", "worker"], **extra)
-    if scheduler: services["scheduler"] = app_service(["python", "/app/app.py", "scheduler"], **extra)
+    if worker: services["worker"] = app_service(["python", "app.py", "worker"], **extra)
+    if scheduler: services["scheduler"] = app_service(["python", "app.py", "scheduler"], **extra)
     data = {"name": name, "services": services}
     vols = [v for v, on in (("postgres-data", postgres), ("redis-data", redis)) if on]
     if vols: data["volumes"] = {v: {} for v in vols}
