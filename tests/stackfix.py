@@ -2,7 +2,7 @@
 from `${PYTHON_IMAGE}`, webserver with /health, worker, scheduler, PostgreSQL, Redis), stdlib only so
 its image builds in seconds. Used until/alongside projects from `aegis.project.init`."""
 from __future__ import annotations
-import secrets, textwrap
+import json, secrets, textwrap
 from pathlib import Path
 
 APP = r'''
@@ -43,6 +43,8 @@ class H(BaseHTTPRequestHandler):
         self.send_header("content-length", str(len(data))); self.end_headers(); self.wfile.write(data)
 
 if __name__ == "__main__":
+    import signal
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))   # PID 1 ignores SIGTERM without a handler
     args = sys.argv[1:]
     role = args[0] if args else "serve"
     host = args[args.index("--host") + 1] if "--host" in args else "0.0.0.0"
@@ -67,7 +69,8 @@ LIVE = ("import urllib.request,sys; "
 def app_service(command, **extra):
     svc = {"build": {"context": ".", "args": {"PYTHON_IMAGE": "${PYTHON_IMAGE:-python:3.11-slim}"}},
            "image": "${APP_IMAGE:-demo-app:latest}", "command": command, "env_file": [".env"], "restart": "unless-stopped"}
-    svc.update(extra); return svc
+    svc.update(extra)
+    return json.loads(json.dumps(svc))   # no shared dicts: YAML would write them as anchors
 
 def compose(name: str, postgres=True, redis=True, worker=True, scheduler=True, web_port="${WEB_PORT:-8000}") -> dict:
     env, deps = {}, {}
