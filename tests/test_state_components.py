@@ -120,3 +120,13 @@ def test_generated_project_installs_passes_ruff_and_its_tests(tmp_path, selectio
 @pytest.mark.parametrize("selection", ["database,cache,scheduler[sqlite]", "database[postgres],cache,scheduler[postgres]"])
 def test_lowest_declared_versions_pass_too(tmp_path, selection):
     check_project(selection, tmp_path, resolution="lowest-direct").assert_ok()
+
+
+def test_removing_the_database_the_scheduler_persists_into_is_refused(tmp_path):
+    evolve = pytest.importorskip("aegis.evolve", reason="aegis.evolve (add/remove) is not merged on this branch yet")
+    from aegis.project import init
+    p = init("Shop", "scheduler[sqlite]", output_dir=tmp_path)
+    before = {f: f.read_bytes() for f in p.path.rglob("*") if f.is_file() and ".git" not in f.parts}
+    with pytest.raises(AegisError, match=r"cannot remove database: scheduler\[sqlite\] requires it"):
+        evolve.remove("database", project_path=p.path)
+    assert before == {f: f.read_bytes() for f in p.path.rglob("*") if f.is_file() and ".git" not in f.parts}
