@@ -18,10 +18,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import signal
 from typing import Any
 
-from taskiq import AsyncBroker, Context, SimpleRetryMiddleware, TaskiqDepends
+from taskiq import AsyncBroker, SimpleRetryMiddleware, TaskiqMessage, TaskiqMiddleware
 from taskiq.receiver import Receiver
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
@@ -45,28 +46,39 @@ def stream(queue: str) -> str:
     return f"{settings.worker_namespace}:{queue}"
 
 
+_try_no: contextvars.ContextVar[int] = contextvars.ContextVar("try_no", default=1)
+
+
+class _TryNumber(TaskiqMiddleware):
+    "Hands the task its try number (TaskIQ counts retries in the `_retries` label)."
+
+    def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
+        _try_no.set(int(message.labels.get("_retries", 0)) + 1)  # same asyncio task as the call
+        return message
+
+
 def _broker(queue: str) -> AsyncBroker:
     longest = max((timeout(n) for n, t in TASKS.items() if t.queue == queue),
                   default=settings.worker_job_timeout)
     return (RedisStreamBroker(settings.redis_url, queue_name=stream(queue), consumer_group_name="workers",
                               idle_timeout=int((longest + 5) * 1000), maxlen=_MAXLEN)
             .with_result_backend(result_backend)
-            .with_middlewares(SimpleRetryMiddleware(default_retry_count=settings.worker_max_tries)))
+            .with_middlewares(SimpleRetryMiddleware(default_retry_count=settings.worker_max_tries,
+                                                    default_retry_label=True), _TryNumber()))
 
 
 BROKERS: dict[str, AsyncBroker] = {q: _broker(q) for q in QUEUES}
 
 
-_CONTEXT = TaskiqDepends()  # TaskIQ injects the running message's context here
-
-
 def _task(name: str):
-    async def run(kwargs: dict[str, Any], context: Context = _CONTEXT) -> Any:
-        try_no = int(context.message.labels.get("_retries", 0)) + 1
-        return await execute(name, kwargs, try_no)
+    async def run(kwargs: dict[str, Any]) -> Any:
+        return await execute(name, kwargs, _try_no.get())
 
-    return BROKERS[TASKS[name].queue].register_task(
-        run, task_name=name, retry_on_error=True, max_retries=max_tries(name), timeout=timeout(name))
+    # labels travel with every message: only those that differ from the broker's defaults
+    labels: dict[str, Any] = {"timeout": timeout(name)}
+    if max_tries(name) != settings.worker_max_tries:
+        labels["max_retries"] = max_tries(name)
+    return BROKERS[TASKS[name].queue].register_task(run, task_name=name, **labels)
 
 
 KICKERS = {name: _task(name) for name in TASKS}
