@@ -13,11 +13,12 @@ the producer alternates between them (the machine is shared and its load drifts;
 gives both the same conditions):
 
 - throughput: `--rounds` batches of `--jobs / --rounds` jobs per flavour, each enqueued and then
-  waited for until the last result is readable; the median batch rate (jobs/s) is reported;
+  waited for until the last result is readable; the best batch rate (jobs/s) is compared (other
+  load only ever slows a batch down), the median is shown too;
 - latency: `--latency` single jobs per flavour, alternating, each enqueued then polled every
   millisecond until its result is readable; median and 95th percentile;
-- CPU: the worker process's CPU time per job (from /proc, idle polling included) and the
-  producer's CPU time per enqueue: less sensitive to other load than wall time.
+- CPU: the worker process's CPU time per job during a batch (from /proc) and the producer's CPU
+  time per enqueue, the lowest over the rounds: less sensitive to other load than wall time.
 
 Run: `python bench/worker_bench.py` (generates the three projects in a temporary folder), or
 `--project arq=/path/to/generated/project` to use projects you already generated.
@@ -237,7 +238,7 @@ async def _enqueue_cpu(producer, n: int) -> float:
     return (time.process_time() - c0) / n * 1e6
 
 
-async def measure(producers: dict, jobs: int, latency_jobs: int, rounds: int) -> dict:
+async def measure(producers: dict, jobs: int, latency_jobs: int, rounds: int, pids: dict) -> dict:
     for p in producers.values():
         await p.start()
     try:
@@ -247,19 +248,25 @@ async def measure(producers: dict, jobs: int, latency_jobs: int, rounds: int) ->
         times = {f: [] for f in producers}
         lat = {f: [] for f in producers}
         cpu = {f: [] for f in producers}
+        wcpu = {f: [] for f in producers}
         order = list(producers)
         for r in range(rounds):
             for f in order if r % 2 == 0 else order[::-1]:
+                c0 = cpu_seconds(pids[f])
                 times[f].append(batch / await _batch(producers[f], batch))
-                cpu[f].append(await _enqueue_cpu(producers[f], 20))
+                wcpu[f].append((cpu_seconds(pids[f]) - c0) / batch * 1e6)
+                cpu[f].append(await _enqueue_cpu(producers[f], 50))
         for i in range(latency_jobs):
             for f in order if i % 2 == 0 else order[::-1]:
                 lat[f].append(await _one(producers[f]))
         out = {}
         for f in producers:
             ls = sorted(lat[f])
-            out[f] = {"jobs_per_s": round(statistics.median(times[f]), 1),
-                      "enqueue_cpu_us": round(statistics.median(cpu[f]), 1),
+            # load from other processes only ever slows a run down: the best batch is the least disturbed
+            out[f] = {"jobs_per_s": round(max(times[f]), 1),
+                      "jobs_per_s_median": round(statistics.median(times[f]), 1),
+                      "worker_cpu_us": round(min(wcpu[f]), 1),
+                      "enqueue_cpu_us": round(min(cpu[f]), 1),
                       "latency_p50_ms": round(statistics.median(ls), 2),
                       "latency_p95_ms": round(ls[max(int(len(ls) * 0.95) - 1, 0)], 2)}
         return out
@@ -298,16 +305,13 @@ def run_backend(backend: str, project: Path, jobs: int, latency_jobs: int, round
         for f, p in procs.items():
             if p.poll() is not None:
                 raise RuntimeError(f"{f} worker died: {p.stderr.read().decode()[-2000:]}")
-        cpu0 = {f: cpu_seconds(p.pid) for f, p in procs.items()}
+        pids = json.dumps({f: p.pid for f, p in procs.items()})
         out = subprocess.run([sys.executable, __file__, "--producer", backend, str(project), str(jobs),
-                              str(latency_jobs), str(rounds)], env=env, capture_output=True, text=True, timeout=1800)
+                              str(latency_jobs), str(rounds), pids], env=env, capture_output=True, text=True,
+                             timeout=1800)
         if out.returncode:
             raise RuntimeError(out.stderr[-3000:])
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-        n = jobs + latency_jobs + 20 + 20 * rounds
-        for f, p in procs.items():  # the worker's CPU per job, its idle polling included (as in real life)
-            result[f]["worker_cpu_us"] = round((cpu_seconds(p.pid) - cpu0[f]) / n * 1e6, 1)
-        return result
+        return json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         for p in procs.values():
             p.terminate()
@@ -323,17 +327,17 @@ def main() -> None:
     ap.add_argument("--latency", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=10, help="interleaved batches per flavour (medians compared)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
-    ap.add_argument("--producer", nargs=5, help=argparse.SUPPRESS)
+    ap.add_argument("--producer", nargs=6, help=argparse.SUPPRESS)
     a = ap.parse_args()
     os.environ.setdefault("REDIS_URL", DEFAULT_REDIS)
     if a.worker:
         BARE[a.worker]()[0]()
         return
     if a.producer:
-        backend, project, jobs, lat, rounds = a.producer
+        backend, project, jobs, lat, rounds, pids = a.producer
         sys.path.insert(0, project)
         producers = {"bare": BARE[backend]()[1], "aegis": aegis_producer(_pkg(Path(project)))}
-        print(json.dumps(asyncio.run(measure(producers, int(jobs), int(lat), int(rounds)))))
+        print(json.dumps(asyncio.run(measure(producers, int(jobs), int(lat), int(rounds), json.loads(pids)))))
         return
     projects = dict(p.split("=", 1) for p in a.project)
     tmp = Path(tempfile.mkdtemp(prefix="aegis-bench-"))
@@ -350,12 +354,12 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     print()
     print(f"{a.jobs} jobs per flavour in {a.rounds} interleaved batches, {a.latency} interleaved latency samples")
-    print("| backend | flavour | jobs/s (median batch) | latency p50 ms | p95 ms | worker CPU µs/job | enqueue CPU µs/job |")
+    print("| backend | flavour | jobs/s best (median) | latency p50 ms | p95 ms | worker CPU µs/job | enqueue CPU µs/job |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         for flavour in ("bare", "aegis"):
             m = r[flavour]
-            print(f"| {r['backend']} | {flavour} | {m['jobs_per_s']} | {m['latency_p50_ms']} "
+            print(f"| {r['backend']} | {flavour} | {m['jobs_per_s']} ({m['jobs_per_s_median']}) | {m['latency_p50_ms']} "
                   f"| {m['latency_p95_ms']} | {m['worker_cpu_us']} | {m['enqueue_cpu_us']} |")
     for r in rows:
         o = r["overhead_pct"]
