@@ -36,7 +36,8 @@ def _backend(option, ctx) -> Contribution:
         dev_deps=["pytest>=8,<10", "pytest-asyncio>=0.23,<2", "ruff>=0.6,<1"],
         env=[EnvVar("APP_ENV", "development", "development | production"),
              EnvVar("SECRET_KEY", secret=True, doc="signing key for sessions and tokens"),
-             EnvVar("WEB_PORT", "{{ web_port }}", "host port of the webserver (chosen free at init)"),
+             EnvVar("WEB_PORT", "{{ web_port }}", "port of the webserver on this machine (chosen free at init)",
+                    example="8000"),
              EnvVar("HEALTH_TIMEOUT", "2.0", "seconds each health check may take"),
              EnvVar("HEALTH_CACHE_TTL", "1.0", "seconds a health result is reused")],
         settings=[Setting("app_env", "str", '"development"'), Setting("secret_key", "str", '"change-me"'),
@@ -47,12 +48,15 @@ def _backend(option, ctx) -> Contribution:
                                            healthcheck={"test": ["CMD", "python", "-c", live], "interval": "10s",
                                                         "timeout": "5s", "retries": 3, "start_period": "20s"})},
         health=[HealthCheck("backend", "health.checks:backend", critical=True)],
-        make=[MakeTarget("serve", f"uv run {slug} serve --reload", "run the backend locally")],
+        routers=["health.routes:router"],
     )
 
 def _frontend(option, ctx) -> Contribution:
     return Contribution(deps=["flet[web]>=1.0.5,<1.1"],
-                        health=[HealthCheck("frontend", "health.checks:frontend")])
+                        env=[EnvVar("DASHBOARD_REFRESH", "5", "seconds between refreshes of the Overseer dashboard")],
+                        settings=[Setting("dashboard_refresh", "float", "5.0")],
+                        lifespan=["frontend.dashboard:lifespan"],
+                        health=[HealthCheck("frontend", "frontend.dashboard:check")])
 
 # %% ../../nbs/10_core.ipynb #bc28d68f
 SPECS = [
