@@ -27,7 +27,7 @@ class OllamaError(RuntimeError):
 
 
 class OllamaClient:
-    "An async client for the few Ollama endpoints this project uses; use it as `async with OllamaClient() as c:`."
+    "An async client for the Ollama endpoints this project uses: `async with OllamaClient() as c:`."
 
     def __init__(self, base_url: str | None = None, timeout: float | None = None,
                  transport: httpx.AsyncBaseTransport | None = None):
@@ -127,7 +127,8 @@ async def check() -> Health:
     if not has_model(models, settings.ollama_model):
         return Health.warning(f"model {settings.ollama_model} is not installed: pull it with "
                               f"`inference pull {settings.ollama_model}`", url=client.base_url, models=names)
-    return Health.healthy(f"{len(models)} model(s), {settings.ollama_model} ready", url=client.base_url, models=names)
+    return Health.healthy(f"{len(models)} model(s), {settings.ollama_model} ready",
+                          url=client.base_url, models=names)
 
 
 # --- the example endpoint -------------------------------------------------------------------
@@ -190,7 +191,8 @@ def models_cmd() -> None:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from e
     if not models:
-        typer.echo(f"no models on {settings.ollama_url}; pull one with `inference pull {settings.ollama_model}`")
+        typer.echo(f"no models on {settings.ollama_url}; pull one with "
+                   f"`inference pull {settings.ollama_model}`")
     for m in models:
         size = m.get("size") or 0
         mark = "*" if has_model([m], settings.ollama_model) else " "
@@ -198,7 +200,9 @@ def models_cmd() -> None:
 
 
 @cli.command("pull")
-def pull_cmd(model: Annotated[str | None, typer.Argument(help="model to pull (default: OLLAMA_MODEL)")] = None) -> None:
+def pull_cmd(
+    model: Annotated[str | None, typer.Argument(help="model to pull (default: OLLAMA_MODEL)")] = None,
+) -> None:
     "Download a model on the server, showing progress."
     name = model or settings.ollama_model
 
