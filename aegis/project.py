@@ -90,6 +90,7 @@ def enclosing_repo(path: Path) -> Path | None:
 def git_init(root: Path, message: str) -> None:
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "-A")
+    git(root, "rm", "-q", "--cached", "--ignore-unmatch", ".env")   # secrets never reach history, whatever .gitignore says
     git(root, "commit", "-q", "--no-verify", "-m", message)
 
 # %% ../nbs/03_project.ipynb #76ea95df
@@ -162,7 +163,8 @@ def init(name: str, components: str | list[str] | None = "", output_dir: str | P
 
     created = [d for d in (out, *out.parents) if not d.exists()]
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{n.slug}.", suffix=".aegis-new", dir=out))
+    _clear_stale(out, n.slug)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{n.slug}.{os.getpid()}.", suffix=".aegis-new", dir=out))
     aside = None
     try:
         write_tree(tmp, tree)
@@ -174,7 +176,7 @@ def init(name: str, components: str | list[str] | None = "", output_dir: str | P
             else: git_init(tmp, f"Generate {n.display} with aegis ({', '.join(selection_labels(sel)) or 'core'})")
         _after_init(tmp, tree, answers)
         if replacing:
-            aside = Path(tempfile.mkdtemp(prefix=f".{n.slug}.", suffix=".aegis-old", dir=out))
+            aside = Path(tempfile.mkdtemp(prefix=f".{n.slug}.{os.getpid()}.", suffix=".aegis-old", dir=out))
             target.rename(aside / "old")
         elif target.exists(): target.rmdir()   # an empty folder is simply taken over
         tmp.rename(target)
@@ -188,6 +190,15 @@ def init(name: str, components: str | list[str] | None = "", output_dir: str | P
         raise
     if aside: shutil.rmtree(aside, ignore_errors=True)
     return Project(target, notes)
+
+def _clear_stale(out: Path, slug: str) -> None:
+    "Remove temporary folders left by an init of the same project that was killed (SIGKILL cannot clean up)."
+    for d in out.glob(f".{slug}.*.aegis-*"):
+        try: pid = int(d.name.split(".")[2])
+        except (IndexError, ValueError): continue
+        try: os.kill(pid, 0)
+        except ProcessLookupError: shutil.rmtree(d, ignore_errors=True)
+        except PermissionError: pass
 
 def _after_init(root: Path, tree: Tree, answers: dict) -> None:
     "Hook for what other steps record at init time (the evolve engine's pristine render)."
