@@ -15,16 +15,14 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-import genproj  # noqa: E402
+import genproj
 
 
 class Conn:
@@ -84,30 +82,6 @@ async def concurrent(port: int, path: str, clients: int, seconds: float) -> tupl
     return done / elapsed, codes
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(project: Path, venv: Path, base: Path, port: int, env: dict) -> subprocess.Popen:
-    slug = genproj.tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
-    run_env = genproj.project_run_env(venv, base, env)
-    p = subprocess.Popen([str(venv / "bin" / slug), "serve", "--port", str(port)], cwd=project, env=run_env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return p
-        except OSError:
-            if p.poll() is not None:
-                raise RuntimeError(f"server exited with {p.returncode}") from None
-            time.sleep(0.1)
-    p.kill()
-    raise RuntimeError("server did not start")
-
-
 def measure(port: int, path: str, runs: int, requests: int, clients: int, seconds: float) -> dict:
     asyncio.run(sequential(port, path, 200))  # warm up: imports, first check run, caches
     seq_medians, seq_p95, rates, codes = [], [], [], {}
@@ -146,13 +120,9 @@ def main(argv=None) -> int:
         venv = genproj.project_env(project, base)
         print(f"# project ready in {time.perf_counter() - t:.1f} s: {project}", file=sys.stderr)
         env = {} if args.cache_ttl is None else {"HEALTH_CACHE_TTL": str(args.cache_ttl)}
-        port = free_port()
-        server = start_server(project, venv, base, port, env)
-        try:
+        with genproj.serve(project, venv, base, env) as url:
+            port = int(url.rsplit(":", 1)[1])
             results = [measure(port, p, args.runs, args.requests, args.clients, args.seconds) for p in paths]
-        finally:
-            server.terminate()
-            server.wait(10)
     out = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
            "settings": {"runs": args.runs, "requests": args.requests, "clients": args.clients,
                         "seconds": args.seconds, "cache_ttl": args.cache_ttl if args.cache_ttl is not None else "default"},
