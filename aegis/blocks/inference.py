@@ -34,6 +34,7 @@ def _inference(option, ctx) -> Contribution:
         app_depends_on={"ollama": "service_started"} if docker else {},
         app_environment={"OLLAMA_URL": "http://ollama:11434"} if docker else {},
         health=[HealthCheck("inference", "components.inference:check")],
+        test_env={"OLLAMA_URL": ""},   # no Ollama where the generated tests run: the check says "not checked"
         routers=["components.inference:router"],
         cli=[("inference", "components.inference:cli")],
         make=[MakeTarget("pull-model", f"uv run {slug} inference pull", "download OLLAMA_MODEL on the Ollama server")],

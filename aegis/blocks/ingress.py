@@ -86,6 +86,7 @@ def _ingress(option, ctx) -> Contribution:
         service_overrides={"webserver": {"labels": webserver_labels(slug), "ports": ["127.0.0.1::8000"],
                                          "deploy": {"replicas": "${WEB_REPLICAS:-1}"}}},
         health=[HealthCheck("ingress", "components.ingress:check")],
+        test_env={"INGRESS_URL": ""},  # the generated tests start their own Traefik; the registry check is off
         cli=[("ingress", "components.ingress:cli")],
         make=[MakeTarget("ingress", f"uv run {slug} ingress run", "Traefik as a local process in front of `make serve`"),
               MakeTarget("dashboard-password", f"uv run {slug} ingress password", "open Traefik's dashboard (basic auth)")],
