@@ -157,7 +157,9 @@ def test_generated_backend_behind_traefik_and_redis_stopped(behind_traefik):
     tree = r.json()
     assert tree["components"]["cache"]["status"] == "healthy"
     assert tree["components"]["ingress"]["status"] == "healthy", tree["components"]["ingress"]
-    pids = {get(s, "/health").json()["components"]["backend"]["details"]["pid"] for _ in range(6)}
+    pids, deadline = set(), time.monotonic() + 15  # a replica joins once Traefik's probe (2 s) has seen it
+    while len(pids) < 2 and time.monotonic() < deadline:
+        pids.add(get(s, "/health").json()["components"]["backend"]["details"]["pid"])
     assert len(pids) == 2, f"not balanced over both replicas: {pids}"
     redirect = httpx.get(f"http://127.0.0.1:{s['http']}/health", headers={"Host": DOMAIN}, timeout=5)
     assert redirect.status_code in (301, 302, 307, 308)
@@ -187,10 +189,13 @@ def _texts(page) -> str:
         .map(e => e.getAttribute('aria-label') || e.textContent).filter(Boolean).join('\\n')""")
 
 
-def _wait_for_tree(page, url: str, first: bool) -> str:
+def _wait_for_tree(page, url: str, first: bool, log: list[str]) -> str:
     if first:
         page.goto(url)
-    page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
+    try:  # generous: the machine is shared, and Flutter's web client is tens of MB through TLS
+        page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=120_000)
+    except Exception as e:
+        raise AssertionError(f"no Flutter page at {page.url}: {type(e).__name__}\n" + "\n".join(log[-40:])) from None
     page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -217,14 +222,25 @@ def test_dashboard_through_traefik_first_load_reload_second_tab(behind_traefik):
             ctx = browser.new_context(ignore_https_errors=True)
             # only the known Rive runtime request may leave the machine; block it (see the core browser test)
             ctx.route(re.compile(r"^https://cdn\.jsdelivr\.net/"), lambda r: r.abort())
+            log: list[str] = []
+
+            def watch(pg, name: str) -> None:
+                pg.on("websocket", lambda ws: sockets.append(ws.url))
+                pg.on("console", lambda m: log.append(f"{name} console {m.type}: {m.text}"))
+                pg.on("requestfailed", lambda r: log.append(f"{name} failed {r.url} {r.failure}"))
+                pg.on("response", lambda r: log.append(f"{name} {r.status} {r.url}") if r.status >= 400 else None)
+
             page = ctx.new_page()
-            page.on("websocket", lambda ws: sockets.append(ws.url))
-            first = _wait_for_tree(page, url, first=True)
+            watch(page, "tab1")
+            log.append("-- first load")
+            first = _wait_for_tree(page, url, True, log)
+            log.append("-- reload")
             page.reload()
-            again = _wait_for_tree(page, url, first=False)
+            again = _wait_for_tree(page, url, False, log)
             tab = ctx.new_page()
-            tab.on("websocket", lambda ws: sockets.append(ws.url))
-            second = _wait_for_tree(tab, url, first=True)
+            watch(tab, "tab2")
+            log.append("-- second tab")
+            second = _wait_for_tree(tab, url, True, log)
         finally:
             browser.close()
     for text in (first, again, second):
