@@ -27,6 +27,7 @@ def _observability(option, ctx) -> Contribution:
         settings=[Setting("logfire_token", "str", '""'), Setting("logfire_console", "bool", "False"),
                   Setting("log_level", "str", '"INFO"')],
         lifespan=["components.observability:lifespan"],
+        cli=[("observability", "components.observability:cli")],
         health=[HealthCheck("observability", "components.observability:check")],
         readme=("## Observability (Logfire)\n\nTraces, logs and metrics are made in every case; they are sent "
                 "to Logfire only when `LOGFIRE_TOKEN` is set in `.env` (or the environment).\n"))
