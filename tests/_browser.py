@@ -54,6 +54,7 @@ class PageLog:
     console_errors: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    known: list[str] = field(default_factory=list)  # outside requests answered locally, each for a stated reason
 
 
 def is_local(url: str) -> bool:
@@ -70,16 +71,27 @@ def browser():
         finally: b.close()
 
 
-def watched_page(ctx, log: PageLog):
-    "A page of `ctx` that records console errors and local failures, and aborts every outside request."
+def watched_page(ctx, log: PageLog, known: dict[str, str] | None = None):
+    """A page of `ctx` that records console errors and local failures, and aborts every outside request.
+    `known` maps an outside URL prefix to the reason it may be asked for: such a request is answered
+    here with a 404 (it never leaves the machine) and recorded in `log.known`, not in `log.outside`;
+    the console error the browser prints for that 404 is not counted either."""
+    known = known or {}
     page = ctx.new_page()
-    page.on("console", lambda m: m.type == "error" and log.console_errors.append(f"{m.text} @ {m.location.get('url')}"))
+
+    def console(m):
+        where = m.location.get("url") or ""
+        if m.type == "error" and not any(where.startswith(k) for k in known): log.console_errors.append(f"{m.text} @ {where}")
+    page.on("console", console)
     page.on("pageerror", lambda e: log.console_errors.append(f"uncaught: {e}"))
     page.on("requestfailed", lambda r: is_local(r.url) and log.failed.append(f"{r.url}: {r.failure}"))
 
     def route(r):
         url = r.request.url
         if is_local(url): return r.continue_()
+        if any(url.startswith(k) for k in known):
+            log.known.append(url)
+            return r.fulfill(status=404, body="not served: see the reason in the test")
         log.outside.append(url)
         r.abort("blockedbyclient")
     page.route("**/*", route)
