@@ -89,7 +89,8 @@ def enclosing_repo(path: Path) -> Path | None:
 
 def git_init(root: Path, message: str) -> None:
     git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A", "--", ".", ":!.env")   # secrets never reach history, whatever .gitignore says
+    git(root, "add", "-A")
+    git(root, "rm", "-q", "--cached", "--ignore-unmatch", ".env")   # secrets never reach history, whatever .gitignore says
     git(root, "commit", "-q", "--no-verify", "-m", message)
 
 # %% ../nbs/03_project.ipynb #76ea95df

@@ -1,6 +1,9 @@
-import os, shutil, subprocess, sys
+import os, subprocess, sys
 from pathlib import Path
 import pytest
+
+# tests/ helpers (genproj) importable from every test module
+sys.path.insert(0, str(Path(__file__).parent))
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AEGIS_SHARED", ROOT.parent / "shared"))

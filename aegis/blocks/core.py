@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..specs import Component, Contribution, EnvVar, Setting, HealthCheck, MakeTarget
 
 # %% auto #0
-__all__ = ['SPECS', 'app_service']
+__all__ = ['BACKEND_DEPS', 'BACKEND_DEV_DEPS', 'FRONTEND_DEPS', 'SPECS', 'app_service']
 
 # %% ../../nbs/10_core.ipynb #1e7e7dc2
 def app_service(ctx: dict, command: list[str], **extra) -> dict:
@@ -26,17 +26,24 @@ def app_service(ctx: dict, command: list[str], **extra) -> dict:
     return svc
 
 # %% ../../nbs/10_core.ipynb #6e0175ab
+# Lower bounds: the oldest versions the generated tests pass with (`uv pip install --resolution lowest-direct`).
+# Upper bounds: below the next release that may break (next minor for 0.x, next major otherwise), above
+# the newest version tested. Both ends run in tests/test_core_project.py.
+BACKEND_DEPS = ["fastapi>=0.115.12,<0.166", "uvicorn[standard]>=0.35,<0.56", "pydantic>=2.7,<3",
+                "pydantic-settings>=2.3,<3", "httpx>=0.28.1,<0.30", "typer>=0.16,<0.30", "rich>=13,<16"]
+BACKEND_DEV_DEPS = ["pytest>=8,<10", "pytest-asyncio>=0.24,<2", "ruff>=0.6,<0.18", "httpx2>=2,<3"]
+FRONTEND_DEPS = ["flet[web]>=1.0.5,<1.1"]
+
 def _backend(option, ctx) -> Contribution:
     slug = ctx["project"]["slug"]
     live = ("import urllib.request,sys; "
             "sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=3).status == 200 else 1)")
     return Contribution(
-        deps=["fastapi>=0.115,<1", "uvicorn[standard]>=0.30,<1", "pydantic>=2.7,<3", "pydantic-settings>=2.3,<3",
-              "httpx>=0.27,<1", "typer>=0.12,<1", "rich>=13,<16"],
-        dev_deps=["pytest>=8,<10", "pytest-asyncio>=0.23,<2", "ruff>=0.6,<1"],
+        deps=BACKEND_DEPS, dev_deps=BACKEND_DEV_DEPS,
         env=[EnvVar("APP_ENV", "development", "development | production"),
              EnvVar("SECRET_KEY", secret=True, doc="signing key for sessions and tokens"),
-             EnvVar("WEB_PORT", "{{ web_port }}", "host port of the webserver (chosen free at init)"),
+             EnvVar("WEB_PORT", "{{ web_port }}", "port of the webserver on this machine (chosen free at init)",
+                    example="8000"),
              EnvVar("HEALTH_TIMEOUT", "2.0", "seconds each health check may take"),
              EnvVar("HEALTH_CACHE_TTL", "1.0", "seconds a health result is reused")],
         settings=[Setting("app_env", "str", '"development"'), Setting("secret_key", "str", '"change-me"'),
@@ -47,12 +54,15 @@ def _backend(option, ctx) -> Contribution:
                                            healthcheck={"test": ["CMD", "python", "-c", live], "interval": "10s",
                                                         "timeout": "5s", "retries": 3, "start_period": "20s"})},
         health=[HealthCheck("backend", "health.checks:backend", critical=True)],
-        make=[MakeTarget("serve", f"uv run {slug} serve --reload", "run the backend locally")],
+        routers=["health.routes:router"],
     )
 
 def _frontend(option, ctx) -> Contribution:
-    return Contribution(deps=["flet[web]>=1.0.5,<1.1"],
-                        health=[HealthCheck("frontend", "health.checks:frontend")])
+    return Contribution(deps=FRONTEND_DEPS,
+                        env=[EnvVar("DASHBOARD_REFRESH", "5", "seconds between refreshes of the Overseer dashboard")],
+                        settings=[Setting("dashboard_refresh", "float", "5.0")],
+                        lifespan=["frontend.dashboard:lifespan"],
+                        health=[HealthCheck("frontend", "frontend.dashboard:check")])
 
 # %% ../../nbs/10_core.ipynb #bc28d68f
 SPECS = [

@@ -1,0 +1,1 @@
+"""Code owned by the selected components (clients, checks, routers, CLI groups), one module each."""

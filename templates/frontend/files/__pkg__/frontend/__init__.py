@@ -1,0 +1,1 @@
+"""The Overseer dashboard (Flet web), served by the backend at `/dashboard`."""
