@@ -2,7 +2,7 @@
 PY ?= python3
 STAMP := .make/install
 
-.PHONY: install demo test test-notebooks test-py check-sync bench docs docs-serve test-browser clean
+.PHONY: install demo test test-notebooks test-py check-sync bench docs docs-serve test-browser test-tutorial clean
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -36,6 +36,9 @@ docs-serve: docs  ## serve site/ on http://127.0.0.1:$(DOCS_PORT)/
 
 test-browser: install  ## the docs site and the dashboard in headless Chromium (tools/install-browser.sh first)
 	$(PY) -m pytest -q tests/test_docs_browser.py tests/test_dashboard_browser.py
+
+test-tutorial: install  ## the tutorial's saved outputs against a fresh run (nbval; needs a Docker engine)
+	$(PY) tools/docs/check_tutorial.py
 
 clean:
 	rm -rf .make _docs _proc site

@@ -71,6 +71,7 @@ def stack(tmp_path_factory):
     "A generated project with database[postgres], served on a free port against a private PostgreSQL."
     need_browser()
     genproj = pytest.importorskip("genproj", reason="needs tests/genproj.py from the core project (branch core)")
+    if not hasattr(genproj, "serve"): pytest.skip("needs genproj.serve (tests/genproj.py from the core project, branch core)")
     from aegis.specs import registry
     if not registry()["database"].available: pytest.skip("database templates not available yet")
     project = genproj.generate("database[postgres]", tmp_path_factory.mktemp("overseer"), name="Overseer Check")
