@@ -59,7 +59,7 @@ class PageLog:
 
 def is_local(url: str) -> bool:
     u = urlsplit(url)
-    return u.scheme in ("data", "blob", "about", "chrome-error") or u.hostname in LOCAL_HOSTS
+    return u.scheme in ("data", "blob", "about", "chrome-error", "file") or u.hostname in LOCAL_HOSTS
 
 
 @contextlib.contextmanager

@@ -107,6 +107,21 @@ def wait_for(page, cond, timeout: float, what: str) -> tuple[float, dict]:
         time.sleep(0.25)
 
 
+def shot(page, name: str):
+    """Screenshot of what the dashboard shows, cut below its last line (the accessibility tree gives the
+    extent). The canvas can lag behind the tree by a frame or two: a blank capture is taken again."""
+    bottom = page.evaluate("""Math.max(0, ...Array.from(document.querySelectorAll('flt-semantics'))
+        .filter(e => !e.querySelector('flt-semantics') && e.innerText.trim())
+        .map(e => e.getBoundingClientRect().bottom))""")
+    vp = page.viewport_size
+    clip = {"x": 0, "y": 0, "width": vp["width"], "height": min(vp["height"], max(200, bottom + 16))}
+    for _ in range(20):
+        png = page.screenshot(path=ARTIFACTS / name, clip=clip)
+        if len(png) > 8_000: return  # a blank page compresses to ~3 kB; any text makes it much larger
+        time.sleep(0.5)
+    raise AssertionError(f"{name}: the page stayed blank while its accessibility tree had text")
+
+
 def test_dashboard_follows_a_service_going_down_and_back(stack):
     import httpx
     base_url, pg = stack
@@ -115,7 +130,7 @@ def test_dashboard_follows_a_service_going_down_and_back(stack):
     log = PageLog()
     ARTIFACTS.mkdir(exist_ok=True)
     with browser() as b:
-        ctx = b.new_context(viewport={"width": 1100, "height": 700})
+        ctx = b.new_context(viewport={"width": 1000, "height": 700})
         page = watched_page(ctx, log, known=RIVE)
         t0 = time.monotonic()
         page.goto(f"{base_url}/dashboard/")
@@ -123,7 +138,7 @@ def test_dashboard_follows_a_service_going_down_and_back(stack):
         page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
         _, st = wait_for(page, lambda s: all(s.get(c) == "healthy" for c in components), 60, "all components healthy")
         print(f"dashboard up, every component healthy, {time.monotonic() - t0:.1f} s after opening: {st}")
-        page.screenshot(path=ARTIFACTS / "dashboard-healthy.png")
+        shot(page, "dashboard-healthy.png")
         # a reload would drop this mark (Flutter's router rewrites the URL in place, so navigation
         # events cannot tell a reload from a route update)
         page.evaluate("window.__aegisSamePage = true")
@@ -132,7 +147,7 @@ def test_dashboard_follows_a_service_going_down_and_back(stack):
         down, st = wait_for(page, lambda s: s.get("database") == "unhealthy", 10, "database unhealthy after PostgreSQL stopped")
         print(f"PostgreSQL stopped -> database unhealthy on the page in {down:.1f} s: {st}")
         assert st.get("backend") == "healthy", st
-        page.screenshot(path=ARTIFACTS / "dashboard-unhealthy.png")
+        shot(page, "dashboard-unhealthy.png")
 
         pg.start()
         up, st = wait_for(page, lambda s: s.get("database") == "healthy", 15, "database healthy after PostgreSQL restarted")

@@ -1,7 +1,7 @@
 """The docs site in a real browser: every page loads without console errors and without asking any
 outside host for anything, every internal link resolves (page and anchor), and a screenshot of the
 landing page is kept in artifacts/."""
-import os, re, subprocess, sys, time
+import functools, os, re, subprocess, sys, time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -34,6 +34,7 @@ class _Links(HTMLParser):
         if tag == "a" and a.get("href"): self.hrefs.append(a["href"])
 
 
+@functools.lru_cache(maxsize=None)
 def _parse(path: Path) -> _Links:
     p = _Links(); p.feed(path.read_text()); return p
 
@@ -85,21 +86,21 @@ def test_pages_in_browser(site):
     problems = []
     with serve_dir(site) as base, browser() as b:
         ctx = b.new_context(viewport={"width": 1280, "height": 900})
+        log = PageLog()
+        page = watched_page(ctx, log)  # one tab for every page: what is checked is per navigation
         for rel in pages:
-            log = PageLog()
-            page = watched_page(ctx, log)
-            t0 = time.monotonic()
+            log.console_errors.clear(); log.outside.clear(); log.failed.clear()
             page.goto(urljoin(base, rel), wait_until="load")
-            page.wait_for_function("document.fonts.status == 'loaded'")
             assert page.locator("h1").first.inner_text().strip(), rel
+            broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth)).map(i => i.src)")
+            problems += [f"{rel}: image did not load: {u}" for u in broken]
             if rel == "index.html":
                 ARTIFACTS.mkdir(exist_ok=True)
                 page.screenshot(path=ARTIFACTS / "docs-landing.png", full_page=True)
-            page.close()
-            print(f"{rel}: {time.monotonic() - t0:.2f} s")
             problems += [f"{rel}: console: {e}" for e in log.console_errors]
             problems += [f"{rel}: outside request: {u}" for u in log.outside]
             problems += [f"{rel}: failed: {u}" for u in log.failed]
+        page.close()
         ctx.close()
     assert not problems, "\n".join(problems)
     assert (ARTIFACTS / "docs-landing.png").stat().st_size > 10_000
