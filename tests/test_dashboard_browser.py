@@ -1,8 +1,9 @@
 """The Overseer dashboard of a generated project, in a real browser, against real services.
 
-A project with a PostgreSQL database is generated and installed, its backend is started as users
+A project with a PostgreSQL database is generated and run two ways: its backend started as users
 start it (`<slug> serve`) against a PostgreSQL server of this test's own (the machine's shared one on
-5432 is used by other tests and must not be stopped), and headless Chromium opens `/dashboard/`:
+5432 is used by other tests and must not be stopped), and the whole stack started by `aegis.up` in
+Docker, where PostgreSQL's container is stopped and started. Headless Chromium opens `/dashboard/`:
 - every component of the project is shown with its status;
 - when PostgreSQL stops, `database` turns unhealthy on the open page within 10 s, without a reload;
 - when PostgreSQL is back, it turns healthy again;
@@ -122,9 +123,10 @@ def shot(page, name: str):
     raise AssertionError(f"{name}: the page stayed blank while its accessibility tree had text")
 
 
-def test_dashboard_follows_a_service_going_down_and_back(stack):
+def follow_outage(base_url: str, stop, start, tag: str):
+    """Open the dashboard of the stack at `base_url`; `stop()` PostgreSQL and watch `database` turn
+    unhealthy within 10 s on the open page, `start()` it and watch it recover; no reload, no outside request."""
     import httpx
-    base_url, pg = stack
     components = list(httpx.get(f"{base_url}/health", timeout=10).json()["components"])
     assert "database" in components and "backend" in components, components
     log = PageLog()
@@ -137,23 +139,60 @@ def test_dashboard_follows_a_service_going_down_and_back(stack):
         page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
         page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
         _, st = wait_for(page, lambda s: all(s.get(c) == "healthy" for c in components), 60, "all components healthy")
-        print(f"dashboard up, every component healthy, {time.monotonic() - t0:.1f} s after opening: {st}")
-        shot(page, "dashboard-healthy.png")
+        print(f"[{tag}] dashboard up, every component healthy, {time.monotonic() - t0:.1f} s after opening: {st}")
+        shot(page, f"dashboard-{tag}-healthy.png")
         # a reload would drop this mark (Flutter's router rewrites the URL in place, so navigation
         # events cannot tell a reload from a route update)
         page.evaluate("window.__aegisSamePage = true")
 
-        pg.stop()
+        stop()
         down, st = wait_for(page, lambda s: s.get("database") == "unhealthy", 10, "database unhealthy after PostgreSQL stopped")
-        print(f"PostgreSQL stopped -> database unhealthy on the page in {down:.1f} s: {st}")
+        print(f"[{tag}] PostgreSQL stopped -> database unhealthy on the page in {down:.1f} s: {st}")
         assert st.get("backend") == "healthy", st
-        shot(page, "dashboard-unhealthy.png")
+        shot(page, f"dashboard-{tag}-unhealthy.png")
 
-        pg.start()
+        start()
         up, st = wait_for(page, lambda s: s.get("database") == "healthy", 15, "database healthy after PostgreSQL restarted")
-        print(f"PostgreSQL back -> database healthy on the page in {up:.1f} s")
+        print(f"[{tag}] PostgreSQL back -> database healthy on the page in {up:.1f} s")
         assert page.evaluate("window.__aegisSamePage === true"), "the page reloaded"
         ctx.close()
     assert not log.outside, f"requests that would have left the machine: {log.outside}"
     assert not log.console_errors, log.console_errors
     assert not log.failed, log.failed
+
+
+def test_dashboard_follows_a_service_going_down_and_back(stack):
+    "The backend run as a process (`<slug> serve`), PostgreSQL a private server of this test."
+    base_url, pg = stack
+    follow_outage(base_url, pg.stop, pg.start, "local")
+
+
+@pytest.fixture(scope="module")
+def docker_stack(tmp_path_factory):
+    "The same project started by `aegis.up` in Docker (the app image built, PostgreSQL in its container)."
+    need_browser()
+    runtime = pytest.importorskip("aegis.runtime", reason="needs aegis.runtime (branch runtime)")
+    docker = pytest.importorskip("docker")
+    try: client = docker.from_env(); client.ping()
+    except Exception as e: pytest.skip(f"no Docker engine: {e}")
+    import aegis
+    from aegis.specs import registry
+    if not registry()["database"].available: pytest.skip("database templates not available yet")
+    project = aegis.init("Overseer Docker", components="database[postgres]",
+                         output_dir=tmp_path_factory.mktemp("overseer-docker"), git=False).path
+    try:
+        stack = runtime.up(project)
+        web = stack.containers("webserver", all=False)
+        assert web, "no webserver container running"
+        port = next(p["PublicPort"] for p in web[0]["Ports"] if p.get("PrivatePort") == 8000 and p.get("PublicPort"))
+        pg = client.containers.get(stack.containers("postgres")[0]["Id"])
+        yield f"http://127.0.0.1:{port}", pg
+    finally:
+        runtime.down(project, volumes=True)
+
+
+@pytest.mark.docker
+def test_dashboard_in_a_docker_stack(docker_stack):
+    "PostgreSQL's container stopped and started with docker-py under a stack `aegis.up` started."
+    base_url, pg = docker_stack
+    follow_outage(base_url, lambda: pg.stop(timeout=5), pg.start, "docker")
