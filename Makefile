@@ -15,7 +15,7 @@ demo: install  ## generate a demo project, start it, print its live health, stop
 test: install test-notebooks test-py  ## everything CI runs after the sync check
 
 test-notebooks: install
-	nbdev-test --n_workers 2 $(if $(shell docker info >/dev/null 2>&1 && echo y),--flags docker,)
+	nbdev-test --n-workers 2 $(if $(shell docker info >/dev/null 2>&1 && echo y),--flags docker,)
 
 test-py: install
 	$(PY) -m pytest -q -n 2 --dist loadgroup tests
