@@ -502,3 +502,23 @@ def test_dry_run_on_a_project_with_no_git_and_no_record(tmp_path):
     assert r.status == "applied" and any("no recorded pristine render" in n for n in r.notes)
     r = add("observability", root, available_only=False)                # now the pristine render is recorded
     assert r.status == "applied" and not any("no recorded pristine render" in n for n in r.notes)
+
+
+def test_two_changes_at_once_the_second_is_refused(proj):
+    from aegis.merge import locked
+    before = state(proj)
+    with locked(locate(proj)):                                          # another process is applying a change
+        with pytest.raises(AegisError, match="another aegis change is running"):
+            add("cache", proj, available_only=False)
+    assert state(proj) == before
+    assert add("cache", proj, available_only=False).status == "applied"
+
+
+def test_init_without_git_records_in_a_private_store(tmp_path):
+    from aegis.project import init
+    p = init("No Git", output_dir=tmp_path, git=False)
+    place = locate(p.path)
+    assert not place.has_repo and (p.path / ".aegis/store/HEAD").exists()
+    assert update(p.path).status == "nothing to do"
+    assert add("cache", p.path, available_only=False).status == "applied"
+    assert remove("cache", p.path).status == "applied"
