@@ -522,3 +522,35 @@ def test_init_without_git_records_in_a_private_store(tmp_path):
     assert update(p.path).status == "nothing to do"
     assert add("cache", p.path, available_only=False).status == "applied"
     assert remove("cache", p.path).status == "applied"
+
+
+def test_update_from_an_older_aegis_version(tmp_path):
+    "A project recorded by an older aegis: update rewrites what this version renders differently, keeps edits."
+    from aegis import __version__
+    from aegis.render import render
+    from test_evolve_support import answers_for
+    old = {**answers_for(""), "aegis_version": "0.0.1"}
+    old_side = Side({"app/a.py": LINES})
+    proj = make_project(tmp_path, renderer=lambda a: old_side({**a, "aegis_version": "0.0.1"}))
+    assert 'aegis_version = "0.0.1"' in (proj / ANSWERS_FILE).read_text()
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 1, b"mine"))
+    commit(proj)
+    new_side = Side({"app/a.py": edit_line(LINES, 12, b"new in this version")})
+    r = update(proj, renderer=new_side)
+    assert r.status == "applied" and r.action == f"update from aegis 0.0.1 to {__version__}"
+    assert f'aegis_version = "{__version__}"' in (proj / ANSWERS_FILE).read_text()
+    assert (proj / "app/a.py").read_bytes() == edit_line(edit_line(LINES, 1, b"mine"), 12, b"new in this version")
+    assert update(proj, renderer=new_side).status == "nothing to do"
+
+
+def test_project_that_gets_git_later_keeps_its_recorded_base(tmp_path):
+    side = Side({"app/a.py": LINES})
+    proj = make_project(tmp_path, git=False, renderer=side)            # recorded in .aegis/store
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 2, b"mine"))
+    from test_evolve_support import git_init
+    git_init(proj)                                                      # the user starts using git
+    assert git(proj, "ls-files", ".aegis").stdout == b""                # the private store stays out of history
+    side.files["app/a.py"] = edit_line(LINES, 11, b"aegis v2")
+    r = update(proj, renderer=side)
+    assert r.status == "applied" and any(".aegis/store" in n for n in r.notes)
+    assert (proj / "app/a.py").read_bytes() == edit_line(edit_line(LINES, 2, b"mine"), 11, b"aegis v2")
