@@ -554,3 +554,15 @@ def test_project_that_gets_git_later_keeps_its_recorded_base(tmp_path):
     r = update(proj, renderer=side)
     assert r.status == "applied" and any(".aegis/store" in n for n in r.notes)
     assert (proj / "app/a.py").read_bytes() == edit_line(edit_line(LINES, 2, b"mine"), 11, b"aegis v2")
+
+
+def test_symlink_made_by_the_user_is_never_overwritten(proj, side):
+    (proj / "app/b.py").unlink()
+    os.symlink("a.py", proj / "app/b.py")
+    commit(proj)
+    side.files["app/b.py"] = LINES + b"aegis\n"
+    r = update(proj, renderer=side)
+    assert r.status == "pending" and (proj / "app/b.py").is_symlink() and os.readlink(proj / "app/b.py") == "a.py"
+    abort(proj)
+    assert (proj / "app/b.py").is_symlink() and os.readlink(proj / "app/b.py") == "a.py"
+    assert status(proj) == b""
