@@ -204,7 +204,7 @@ def test_e15_env_and_ignored_files_never_touched(tmp_path):
     r = add("database[postgres]", proj, available_only=False, renderer=side)
     assert r.status == "applied"
     assert (proj / ".env").read_bytes() == env_before and (proj / ".env").stat().st_mtime_ns == mtime
-    assert any("POSTGRES_PASSWORD" in n and ".env" in n for n in r.notes)
+    assert any("POSTGRES_PASSWORD" in n and ".env" in n for n in r.notes), r.notes
     assert (proj / "data/app.db").read_bytes() == b"rows"
     remove("database", proj, renderer=side)
     assert (proj / ".env").read_bytes() == env_before and (proj / "data/app.db").read_bytes() == b"rows"
