@@ -41,8 +41,14 @@ def test_every_selection_renders_valid_compose(compose_validator):
         data = yaml.safe_load(tree["docker-compose.yml"].data)
         errors = sorted(compose_validator.iter_errors(data), key=str)
         assert not errors, (sel, errors[0].message)
-        for svc in data["services"].values():
-            assert "healthcheck" in svc, (sel, svc)
+        one_shot = {n for n, svc in data["services"].items() if svc.get("restart") == "no"}
+        for name, svc in data["services"].items():
+            # long-running services carry a healthcheck; one-shot ones (migrations) are waited on by exit code
+            if name in one_shot: continue
+            assert "healthcheck" in svc, (sel, name)
+            for dep, cond in svc.get("depends_on", {}).items():
+                want = "service_completed_successfully" if dep in one_shot else "service_healthy"
+                assert cond["condition"] == want, (sel, name, dep, cond)
             for port in svc.get("ports", []): assert ":5432" not in port and ":6379" not in port
         seen.add(tuple(data["services"]))
     assert len(seen) > 10
