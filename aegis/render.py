@@ -92,6 +92,8 @@ def compose_data(ctx: dict) -> dict:
             deps.update(svc.get("depends_on", {}))
             if deps: svc["depends_on"] = deps
             if "app-data" in slots.volumes: svc["volumes"] = ["app-data:/data", *svc.get("volumes", [])]
+        for k, v in slots.service_overrides.get(name, {}).items():   # e.g. ingress labels on the webserver
+            svc[k] = {**svc[k], **v} if isinstance(v, dict) and isinstance(svc.get(k), dict) else v
         services[name] = svc
     data = {"name": ctx["project"]["slug"], "services": services}
     if slots.volumes: data["volumes"] = {v: {} for v in slots.volumes}
