@@ -3,7 +3,7 @@ import itertools, json
 import pytest
 import yaml
 from conftest import SHARED
-from aegis.render import render
+from aegis.render import compose_data, context, dump_yaml, render
 from aegis.specs import AegisError, parse_selection, registry
 
 
@@ -37,8 +37,9 @@ def test_every_selection_renders_valid_compose(compose_validator):
     assert len(sels) > 300
     seen = set()
     for sel in sels:
-        tree = render({"name": "matrix-app", "python_version": "3.11", "components": sel})
-        data = yaml.safe_load(tree["docker-compose.yml"].data)
+        # the compose file alone (what render writes), without rendering every template of every selection
+        ctx = context({"name": "matrix-app", "python_version": "3.11", "components": sel})
+        data = yaml.safe_load(dump_yaml(compose_data(ctx)))
         errors = sorted(compose_validator.iter_errors(data), key=str)
         assert not errors, (sel, errors[0].message)
         one_shot = {n for n, svc in data["services"].items() if svc.get("restart") == "no"}
