@@ -90,6 +90,6 @@ def test_traefik_standin_ping_healthcheck(client, net):
 def test_python_standin_like_slim(client):
     from aegis.images import ensure_standin
     out = client.containers.run(ensure_standin("python", client),
-                                ["sh", "-c", "python --version && pip --version && python -m venv /tmp/v && /tmp/v/bin/python -c 'import ssl'"],
+                                ["sh", "-c", "python --version && pip --version && python -m venv --without-pip /tmp/v && /tmp/v/bin/python -c 'import ssl'"],
                                 remove=True)
     assert b"Python 3.11" in out and b"pip" in out
