@@ -21,9 +21,13 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import tomllib
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,7 +93,7 @@ def env_key(deps: list[str], dev: list[str], python: str, resolution: str) -> st
 
 
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
-    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    p = subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
     if p.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
     return p
@@ -158,11 +162,15 @@ def project_run_env(venv: Path, base: Path, extra: dict | None = None) -> dict:
 
 
 def check_project(selection: str, tmp_path: Path, resolution: str = "highest", name: str = "Gen Proj",
-                  python_version: str = "3.11", test_args: str = "-q -p no:cacheprovider") -> ProjectCheck:
+                  python_version: str = "3.11", test_args: str = "-q -p no:cacheprovider",
+                  prepare: Callable[[Path], None] | None = None) -> ProjectCheck:
     """Generate `selection`, install it, run `ruff check` and the project's own `make test`.
-    The tests get the `test_env` the components declared (e.g. the real Redis/PostgreSQL URLs)."""
+    The tests get the `test_env` the components declared (e.g. the real Redis/PostgreSQL URLs).
+    `prepare(project)` runs after generation (e.g. to add files a test needs)."""
     from aegis.render import context
     project = generate(selection, Path(tmp_path), name=name, python_version=python_version)
+    if prepare:
+        prepare(project)
     base = cached_env(project, resolution)
     venv = project_env(project, base)
     test_env = context(answers_for(selection, name, python_version))["slots"].test_env
@@ -172,5 +180,47 @@ def check_project(selection: str, tmp_path: Path, resolution: str = "highest", n
     # the project's own interpreter, which sees the editable install
     for step, cmd in (("ruff", ["ruff", "check", "."]),
                       ("make test", ["make", "test", "RUN=python -m"])):
-        result.steps[step] = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=1200)
+        result.steps[step] = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True,
+                                           timeout=1200, check=False)
     return result
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served(str):
+    "The base URL of a served project; `.pid` is the server's process id."
+    pid: int
+
+
+@contextmanager
+def serve(project: Path, venv: Path, base: Path, env: dict | None = None, port: int | None = None,
+          args: tuple[str, ...] = ()):
+    """Run the project's backend as users do (`<slug> serve`) on a free port; yields its base URL."""
+    slug = tomllib.loads((Path(project) / "pyproject.toml").read_text())["project"]["name"]
+    port = port or free_port()
+    with open(Path(venv) / "serve.log", "w") as log:
+        p = subprocess.Popen([str(Path(venv) / "bin" / slug), "serve", "--port", str(port), *args], cwd=project,
+                             env=project_run_env(venv, base, env), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if p.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{slug} serve did not start:\n{(Path(venv) / 'serve.log').read_text()[-3000:]}") from None
+                time.sleep(0.1)
+        url = Served(f"http://127.0.0.1:{port}")
+        url.pid = p.pid
+        yield url
+    finally:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
