@@ -177,7 +177,7 @@ def test_down_touches_only_this_project(tmp_path, client):
         assert client.api.volumes(filters={"name": f"{b.name}_redis-data"})["Volumes"]
         other.reload(); assert other.status == "running"
     finally:
-        other.remove(force=True)
+        other.remove(force=True, v=True)
         down(b, volumes=True)
 
 

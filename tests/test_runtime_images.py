@@ -53,7 +53,7 @@ def test_postgres_standin_env_contract(client, net):
                                     network=net, remove=True, entrypoint=[])
         assert b"password authentication failed" in bad
     finally:
-        pg.remove(force=True)
+        pg.remove(force=True, v=True)
 
 
 def test_postgres_standin_refuses_without_password(client, net):
@@ -63,7 +63,7 @@ def test_postgres_standin_refuses_without_password(client, net):
         assert pg.wait(timeout=60)["StatusCode"] != 0
         assert "POSTGRES_PASSWORD" in pg.logs().decode()
     finally:
-        pg.remove(force=True)
+        pg.remove(force=True, v=True)
 
 
 def test_redis_standin_reachable_from_other_containers(client, net):
@@ -75,7 +75,7 @@ def test_redis_standin_reachable_from_other_containers(client, net):
         out = client.containers.run(tag, ["redis-cli", "-h", r.name, "ping"], network=net, remove=True, entrypoint=[])
         assert out.decode().strip() == "PONG"      # protected mode off, as in the official image
     finally:
-        r.remove(force=True)
+        r.remove(force=True, v=True)
 
 
 def test_traefik_standin_ping_healthcheck(client, net):
@@ -84,7 +84,7 @@ def test_traefik_standin_ping_healthcheck(client, net):
     try:
         assert _until(lambda: _exec(t, ["traefik", "healthcheck", "--ping"])[0] == 0)
     finally:
-        t.remove(force=True)
+        t.remove(force=True, v=True)
 
 
 def test_python_standin_like_slim(client):
