@@ -192,11 +192,6 @@ def docker_stack(tmp_path_factory):
         runtime.down(project, volumes=True)
 
 
-# Known bug (runtime, nbs/06_health): a one-shot service that exited 0 (database's `migrate`, which
-# the app waits for with `service_completed_successfully`) is reported unhealthy, so `aegis.up` of any
-# project with a database raises. strict: once fixed, this test passes and the marker must go.
-@pytest.mark.xfail(strict=True, reason="aegis.up: the completed `migrate` one-shot is read as unhealthy",
-                   raises=AegisError)
 @pytest.mark.docker
 def test_dashboard_in_a_docker_stack(docker_stack):
     "PostgreSQL's container stopped and started with docker-py under a stack `aegis.up` started."
