@@ -19,7 +19,6 @@ import glob, os, shutil, subprocess, tempfile, time
 from pathlib import Path
 
 import pytest
-from aegis.specs import AegisError
 from _browser import ARTIFACTS, PageLog, browser, free_port, need_browser, watched_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("dashboard")]
