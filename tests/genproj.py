@@ -103,6 +103,23 @@ def site_packages(venv: Path) -> Path:
     return next((venv / "lib").glob("python3*/site-packages"))
 
 
+def find_python(version: str) -> str:
+    """A local interpreter for `version` (PATH, pyenv, the system), else `version` itself (uv may then
+    download one, which machines without internet cannot)."""
+    import glob
+    cands = [shutil.which(f"python{version}"), *sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}"))),
+             f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
+    for c in filter(None, cands):
+        try:
+            out = subprocess.run([c, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True,
+                                 text=True, timeout=30, check=False).stdout.strip()
+        except OSError:
+            continue
+        if out == version:
+            return c
+    return version
+
+
 def cached_env(project: Path, resolution: str = "highest") -> Path:
     """The cached environment holding `project`'s dependencies (created on first use, under a file lock)."""
     assert resolution in RESOLUTIONS, resolution
@@ -116,7 +133,7 @@ def cached_env(project: Path, resolution: str = "highest") -> Path:
         if not (venv / ".complete").exists():
             shutil.rmtree(venv, ignore_errors=True)
             uv = _uv()
-            _run([uv, "venv", "-q", "-p", python, str(venv)])
+            _run([uv, "venv", "-q", "-p", find_python(python), str(venv)])
             _run([uv, "pip", "install", "-q", "-p", str(venv / "bin" / "python"), "--resolution", resolution,
                   *deps, *dev], timeout=1800)
             frozen = _run([uv, "pip", "freeze", "-p", str(venv / "bin" / "python")]).stdout
