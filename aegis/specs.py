@@ -63,6 +63,7 @@ class Contribution:
     volumes: list[str] = field(default_factory=list)        # named compose volumes
     app_depends_on: dict[str, str] = field(default_factory=dict)  # service -> condition, for the app's containers
     app_environment: dict[str, str] = field(default_factory=dict) # container-only env overrides (in-network hosts)
+    service_overrides: dict[str, dict] = field(default_factory=dict) # service -> keys merged into it (dicts such as labels merge, others replace)
     health: list[HealthCheck] = field(default_factory=list)
     routers: list[str] = field(default_factory=list)       # "module:attr" FastAPI routers
     lifespan: list[str] = field(default_factory=list)      # "module:attr" async context managers run by the app

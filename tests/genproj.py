@@ -191,13 +191,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Served(str):
+    "The base URL of a served project; `.pid` is the server's process id."
+    pid: int
+
+
 @contextmanager
-def serve(project: Path, venv: Path, base: Path, env: dict | None = None, port: int | None = None):
+def serve(project: Path, venv: Path, base: Path, env: dict | None = None, port: int | None = None,
+          args: tuple[str, ...] = ()):
     """Run the project's backend as users do (`<slug> serve`) on a free port; yields its base URL."""
     slug = tomllib.loads((Path(project) / "pyproject.toml").read_text())["project"]["name"]
     port = port or free_port()
     with open(Path(venv) / "serve.log", "w") as log:
-        p = subprocess.Popen([str(Path(venv) / "bin" / slug), "serve", "--port", str(port)], cwd=project,
+        p = subprocess.Popen([str(Path(venv) / "bin" / slug), "serve", "--port", str(port), *args], cwd=project,
                              env=project_run_env(venv, base, env), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
@@ -209,7 +215,9 @@ def serve(project: Path, venv: Path, base: Path, env: dict | None = None, port: 
                 if p.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{slug} serve did not start:\n{(Path(venv) / 'serve.log').read_text()[-3000:]}") from None
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        url = Served(f"http://127.0.0.1:{port}")
+        url.pid = p.pid
+        yield url
     finally:
         p.terminate()
         try:
