@@ -16,7 +16,7 @@ __all__ = ['SPECS']
 _COMMON_DEPS = ["sqlmodel>=0.0.22,<0.1", "sqlalchemy[asyncio]>=2.0.30,<2.2", "alembic>=1.13,<2"]
 
 def _common(ctx) -> Contribution:
-    "What both engines contribute: settings, the migrate service, routes, CLI, health."
+    "What both engines contribute: settings, migrating at start in containers, routes, CLI, health."
     slug = ctx["project"]["slug"]
     return Contribution(
         env=[EnvVar("DB_MIGRATE_ON_START", "false", "upgrade the schema when the backend starts (else refuse to start when behind)"),
@@ -29,10 +29,8 @@ def _common(ctx) -> Contribution:
                   Setting("db_migrate_on_start", "bool", "False", "upgrade the schema at startup instead of refusing to start"),
                   Setting("backup_dir", "str", '"./data/backups"', "folder of database backups"),
                   Setting("backup_keep", "int", "7", "number of backups kept")],
-        services={"migrate": app_service(ctx, [slug, "db", "upgrade"], restart="no")},
         volumes=["app-data"],
-        app_depends_on={"migrate": "service_completed_successfully"},
-        app_environment={"BACKUP_DIR": "/data/backups"},
+        app_environment={"BACKUP_DIR": "/data/backups", "DB_MIGRATE_ON_START": "true"},
         health=[HealthCheck("database", "components.database:check", critical=True)],
         routers=["components.database.items:router"],
         lifespan=["components.database:lifespan"],
@@ -86,7 +84,8 @@ SLUG db backup                    # into BACKUP_DIR, keeping BACKUP_KEEP files
 ```
 
 The backend refuses to start while the schema is behind, unless `DB_MIGRATE_ON_START=true`. In
-Docker, the one-shot `migrate` service upgrades the schema before the other services start."""
+Docker, the webserver upgrades the schema as it starts (`DB_MIGRATE_ON_START=true` in its container;
+replicas take turns through a PostgreSQL advisory lock)."""
 
 SPECS = [Component("database", "Data persistence with SQLModel (SQLite or PostgreSQL)",
                    options={"sqlite": "a file on a shared volume, no server", "postgres": "PostgreSQL in its own container"},
