@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import pytest
 from edge_combos import combos, compose_for, skip_unavailable, validate_compose
-from genproj import check_project
-
-from genproj import answers_for
+from genproj import answers_for, check_project
 
 from aegis.render import env_values, render
 
