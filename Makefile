@@ -2,7 +2,7 @@
 PY ?= python3
 STAMP := .make/install
 
-.PHONY: install demo test test-notebooks test-py check-sync bench docs clean
+.PHONY: install demo test test-notebooks test-py check-sync bench docs docs-serve test-browser test-tutorial clean
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -15,7 +15,7 @@ demo: install  ## generate a demo project, start it, print its live health, stop
 test: install test-notebooks test-py  ## everything CI runs after the sync check
 
 test-notebooks: install
-	nbdev-test --n_workers 2 $(if $(shell docker info >/dev/null 2>&1 && echo y),--flags docker,)
+	nbdev-test --n-workers 2 $(if $(shell docker info >/dev/null 2>&1 && echo y),--flags docker,)
 
 test-py: install
 	$(PY) -m pytest -q -n 2 --dist loadgroup tests
@@ -25,6 +25,20 @@ check-sync: install  ## notebooks, package and README agree with what is committ
 
 bench: install
 	$(PY) bench/init_bench.py
+
+DOCS_PORT ?= 8008
+docs: install  ## the docs site from the notebooks into site/ (MkDocs Material, no Quarto)
+	$(PY) tools/docs/build.py
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build -q
+
+docs-serve: docs  ## serve site/ on http://127.0.0.1:$(DOCS_PORT)/
+	$(PY) -m http.server $(DOCS_PORT) --bind 127.0.0.1 --directory site
+
+test-browser: install  ## the docs site and the dashboard in headless Chromium (tools/install-browser.sh first)
+	$(PY) -m pytest -q tests/test_docs_browser.py tests/test_dashboard_browser.py
+
+test-tutorial: install  ## the tutorial's saved outputs against a fresh run (nbval; needs a Docker engine)
+	$(PY) tools/docs/check_tutorial.py
 
 clean:
 	rm -rf .make _docs _proc site

@@ -12,7 +12,14 @@ __version__ = "0.1.0"
 
 _API = {"init": "aegis.project", "Project": "aegis.project", "project_root": "aegis.project",
         "components": "aegis.catalog", "parse_selection": "aegis.specs", "AegisError": "aegis.specs",
-        "render": "aegis.render"}
+        # evolve: change a project people have edited
+        "add": "aegis.evolve", "remove": "aegis.evolve", "update": "aegis.evolve",
+        "continue_": "aegis.evolve", "abort": "aegis.evolve",
+        # runtime: run and watch the stack
+        "up": "aegis.runtime", "down": "aegis.runtime", "ps": "aegis.runtime", "logs": "aegis.runtime",
+        "restart": "aegis.runtime", "scale": "aegis.runtime"}
+# Not here: `render` and `health`, which are modules of this package (`aegis.render.render`,
+# `aegis.up().health()`); a lazy name would be shadowed by the submodule once it is imported.
 
 def __getattr__(name: str):
     "Import API functions on first use."

@@ -69,7 +69,7 @@ def version():
     print(__version__)
 
 # %% ../nbs/08_cli.ipynb #809d2f92
-CLI_MODULES: tuple[str, ...] = ()
+CLI_MODULES: tuple[str, ...] = ("evolve", "runtime")
 
 for _m in CLI_MODULES: importlib.import_module(f"aegis.{_m}").register_cli(app)
 

@@ -174,7 +174,7 @@ def init(name: str, components: str | list[str] | None = "", output_dir: str | P
             outer = enclosing_repo(out)
             if outer: notes.append(f"inside the git repository {outer}: no nested repository created")
             else: git_init(tmp, f"Generate {n.display} with aegis ({', '.join(selection_labels(sel)) or 'core'})")
-        _after_init(tmp, tree, answers)
+        _after_init(tmp, tree, answers, target)
         if replacing:
             aside = Path(tempfile.mkdtemp(prefix=f".{n.slug}.{os.getpid()}.", suffix=".aegis-old", dir=out))
             target.rename(aside / "old")
@@ -200,5 +200,7 @@ def _clear_stale(out: Path, slug: str) -> None:
         except ProcessLookupError: shutil.rmtree(d, ignore_errors=True)
         except PermissionError: pass
 
-def _after_init(root: Path, tree: Tree, answers: dict) -> None:
-    "Hook for what other steps record at init time (the evolve engine's pristine render)."
+def _after_init(root: Path, tree: Tree, answers: dict, target: Path | None = None) -> None:
+    "Hook for what other steps record at init time: the evolve engine's pristine render (`target`: where `root` moves)."
+    from aegis.evolve import record_init
+    record_init(root, tree, final_path=target)

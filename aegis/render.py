@@ -14,7 +14,8 @@ from .specs import AegisError, Contribution, registry
 
 # %% auto #0
 __all__ = ['Tree', 'SUPPORTED_PYTHONS', 'COMPOSE_HEADER', 'ANSWERS_FILE', 'File', 'templates_dir', 'render_string', 'context',
-           'compose_data', 'dump_yaml', 'render', 'answers_text', 'read_answers', 'env_values', 'env_text']
+           'compose_data', 'dump_yaml', 'render', 'answers_text', 'read_answers', 'env_values', 'env_example',
+           'env_text']
 
 # %% ../nbs/02_render.ipynb #14aa0871
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ def render(answers: dict) -> Tree:
                 owner[out] = name
                 tree[out] = File(data, mode)
     tree["docker-compose.yml"] = File((COMPOSE_HEADER + dump_yaml(compose_data(ctx))).encode())
+    tree[".env.example"] = File(env_example(ctx).encode())
     tree[ANSWERS_FILE] = File(answers_text(answers).encode())
     return dict(sorted(tree.items()))
 
@@ -166,6 +168,16 @@ def env_values(answers: dict, web_port: int = 8000, existing: dict | None = None
         elif var.secret: env[var.name] = secrets.token_urlsafe(24)
         else: env[var.name] = render_string(var.value, {**ctx, "env": env, "web_port": web_port})
     return env
+
+def env_example(ctx: dict) -> str:
+    "`.env.example`: every variable with its doc, placeholders instead of secrets (this file is committed)."
+    env: dict[str, str] = {}
+    for var in ctx["slots"].env:
+        if var.example is not None: env[var.name] = var.example
+        elif var.secret: env[var.name] = "change-me"
+        else: env[var.name] = render_string(var.value, {**ctx, "env": env, "web_port": 8000})
+    head = "# Copy to .env and fill in. aegis writes .env once at init with fresh secrets and never edits it.\n"
+    return head + env_text(env, {v.name: v.doc for v in ctx["slots"].env})
 
 def env_text(values: dict[str, str], docs: dict[str, str] | None = None) -> str:
     out = []

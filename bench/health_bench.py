@@ -82,23 +82,33 @@ async def concurrent(port: int, path: str, clients: int, seconds: float) -> tupl
     return done / elapsed, codes
 
 
-def measure(port: int, path: str, runs: int, requests: int, clients: int, seconds: float) -> dict:
+def cpu_seconds(pid: int) -> float:
+    "User + system CPU time of a process (Linux), to report CPU per request: a figure load does not skew."
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(port: int, path: str, runs: int, requests: int, clients: int, seconds: float, pid: int) -> dict:
     asyncio.run(sequential(port, path, 200))  # warm up: imports, first check run, caches
     seq_medians, seq_p95, rates, codes = [], [], [], {}
     for _ in range(runs):
         lat = asyncio.run(sequential(port, path, requests))
         seq_medians.append(statistics.median(lat))
         seq_p95.append(statistics.quantiles(lat, n=20)[18])
+    cpu0, total = cpu_seconds(pid), 0
     for _ in range(runs):
         rate, c = asyncio.run(concurrent(port, path, clients, seconds))
         rates.append(rate)
+        total += sum(c.values())
         for k, v in c.items():
             codes[k] = codes.get(k, 0) + v
     return {"path": path, "sequential_median_ms": round(statistics.median(seq_medians), 3),
             "sequential_p95_ms": round(statistics.median(seq_p95), 3),
             "sequential_run_medians_ms": [round(x, 3) for x in seq_medians],
             f"concurrent_{clients}_rps_median": round(statistics.median(rates), 1),
-            "concurrent_runs_rps": [round(x) for x in rates], "status_codes": codes}
+            "concurrent_runs_rps": [round(x) for x in rates], "status_codes": codes,
+            "server_cpu_ms_per_request": round((cpu_seconds(pid) - cpu0) * 1000 / max(total, 1), 3),
+            "load_avg_1min_after": os.getloadavg()[0]}
 
 
 def main(argv=None) -> int:
@@ -110,6 +120,7 @@ def main(argv=None) -> int:
     ap.add_argument("--path", action="append", help="paths to measure (default /health and /health/live)")
     ap.add_argument("--cache-ttl", type=float, default=None, help="HEALTH_CACHE_TTL for the server (default: project's)")
     ap.add_argument("--selection", default="", help="components, as for aegis init -c")
+    ap.add_argument("--serve-arg", action="append", default=[], help="extra argument for `<slug> serve`")
     args = ap.parse_args(argv)
     paths = args.path or ["/health", "/health/live"]
 
@@ -120,9 +131,9 @@ def main(argv=None) -> int:
         venv = genproj.project_env(project, base)
         print(f"# project ready in {time.perf_counter() - t:.1f} s: {project}", file=sys.stderr)
         env = {} if args.cache_ttl is None else {"HEALTH_CACHE_TTL": str(args.cache_ttl)}
-        with genproj.serve(project, venv, base, env) as url:
+        with genproj.serve(project, venv, base, env, args=tuple(args.serve_arg)) as url:
             port = int(url.rsplit(":", 1)[1])
-            results = [measure(port, p, args.runs, args.requests, args.clients, args.seconds) for p in paths]
+            results = [measure(port, p, args.runs, args.requests, args.clients, args.seconds, url.pid) for p in paths]
     out = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
            "settings": {"runs": args.runs, "requests": args.requests, "clients": args.clients,
                         "seconds": args.seconds, "cache_ttl": args.cache_ttl if args.cache_ttl is not None else "default"},

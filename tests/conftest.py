@@ -5,6 +5,9 @@ import pytest
 # tests/ helpers (genproj) importable from every test module
 sys.path.insert(0, str(Path(__file__).parent))
 
+# files copied into generated projects by the tests, not tests of aegis
+collect_ignore = ["fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AEGIS_SHARED", ROOT.parent / "shared"))
 

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,11 +162,15 @@ def project_run_env(venv: Path, base: Path, extra: dict | None = None) -> dict:
 
 
 def check_project(selection: str, tmp_path: Path, resolution: str = "highest", name: str = "Gen Proj",
-                  python_version: str = "3.11", test_args: str = "-q -p no:cacheprovider") -> ProjectCheck:
+                  python_version: str = "3.11", test_args: str = "-q -p no:cacheprovider",
+                  prepare: Callable[[Path], None] | None = None) -> ProjectCheck:
     """Generate `selection`, install it, run `ruff check` and the project's own `make test`.
-    The tests get the `test_env` the components declared (e.g. the real Redis/PostgreSQL URLs)."""
+    The tests get the `test_env` the components declared (e.g. the real Redis/PostgreSQL URLs).
+    `prepare(project)` runs after generation (e.g. to add files a test needs)."""
     from aegis.render import context
     project = generate(selection, Path(tmp_path), name=name, python_version=python_version)
+    if prepare:
+        prepare(project)
     base = cached_env(project, resolution)
     venv = project_env(project, base)
     test_env = context(answers_for(selection, name, python_version))["slots"].test_env
@@ -186,13 +191,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Served(str):
+    "The base URL of a served project; `.pid` is the server's process id."
+    pid: int
+
+
 @contextmanager
-def serve(project: Path, venv: Path, base: Path, env: dict | None = None, port: int | None = None):
+def serve(project: Path, venv: Path, base: Path, env: dict | None = None, port: int | None = None,
+          args: tuple[str, ...] = ()):
     """Run the project's backend as users do (`<slug> serve`) on a free port; yields its base URL."""
     slug = tomllib.loads((Path(project) / "pyproject.toml").read_text())["project"]["name"]
     port = port or free_port()
     with open(Path(venv) / "serve.log", "w") as log:
-        p = subprocess.Popen([str(Path(venv) / "bin" / slug), "serve", "--port", str(port)], cwd=project,
+        p = subprocess.Popen([str(Path(venv) / "bin" / slug), "serve", "--port", str(port), *args], cwd=project,
                              env=project_run_env(venv, base, env), stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
@@ -204,7 +215,9 @@ def serve(project: Path, venv: Path, base: Path, env: dict | None = None, port: 
                 if p.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{slug} serve did not start:\n{(Path(venv) / 'serve.log').read_text()[-3000:]}") from None
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
+        url = Served(f"http://127.0.0.1:{port}")
+        url.pid = p.pid
+        yield url
     finally:
         p.terminate()
         try:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import os
+import shutil
 import stat
+import subprocess
 import tomllib
+from pathlib import Path
 
 import pytest
 from genproj import answers_for, check_project, generate
@@ -80,3 +84,64 @@ def test_core_project_passes_ruff_and_its_own_tests(tmp_path, resolution):
 @pytest.mark.slow
 def test_a_long_project_name_still_passes_ruff(tmp_path):
     check_project("", tmp_path, name="A Very Long Project Name For Testing Line Lengthsx").assert_ok()
+
+
+# A stand-in component with two entries in every slot: the shared templates must list them all,
+# and the contract documented in nbs/10_core.ipynb must hold (router, lifespan, check, Typer app).
+DEMO = Path(__file__).parent / "fixtures" / "demo_component"
+
+
+def _demo(option, ctx):
+    from aegis.specs import Contribution, EnvVar, HealthCheck, MakeTarget, Setting
+    return Contribution(
+        env=[EnvVar("DEMO_GREETING", "hello", "what the demo says"), EnvVar("DEMO_TOKEN", secret=True, doc="a secret")],
+        settings=[Setting("demo_greeting", "str", '"hello"', "what the demo says"), Setting("demo_limit", "int", "3")],
+        health=[HealthCheck("demo", "components.demo:check"),
+                HealthCheck("demo_extra", "components.demo_extra:check", critical=True)],
+        routers=["components.demo:router", "components.demo_extra:router"],
+        lifespan=["components.demo:lifespan", "components.demo_extra:lifespan"],
+        cli=[("demo", "components.demo:cli"), ("extra", "components.demo_extra:cli")],
+        make=[MakeTarget("demo", "echo one\necho two", "run the demo")],
+        apt=["curl", "tini"], readme="## Demo\n\nA stand-in component.")
+
+
+@pytest.fixture
+def demo_component(monkeypatch):
+    from aegis.specs import Component, registry
+    monkeypatch.setitem(registry(), "demo", Component("demo", "a stand-in", contribute=_demo))
+    yield "demo"
+
+
+def _add_demo_files(project: Path) -> None:
+    pkg = next(p.parent.name for p in project.glob("*/main.py"))
+    for f in (DEMO / "components").glob("*.py"):
+        shutil.copy(f, project / pkg / "components" / f.name)
+    (project / "tests" / "test_demo.py").write_text((DEMO / "tests" / "test_demo.py").read_text().replace("PKG", pkg))
+
+
+def test_shared_files_list_every_slot_entry(demo_component):
+    tree = render(answers_for("demo", name="My API"))
+    main, reg, cli = tree["my_api/main.py"].text, tree["my_api/health/registry.py"].text, tree["my_api/cli.py"].text
+    assert "    components_demo_router,\n    components_demo_extra_router,\n" in main
+    assert "    frontend_dashboard_lifespan,\n    components_demo_lifespan,\n    components_demo_extra_lifespan,\n" in main
+    assert 'Check("demo_extra", components_demo_extra_check, critical=True)' in reg
+    assert 'app.add_typer(components_demo_cli, name="demo")\napp.add_typer(components_demo_extra_cli, name="extra")' in cli
+    assert "    demo_limit: int = 3\n" in tree["my_api/settings.py"].text
+    assert "\ndemo: ## run the demo\n\techo one\n\techo two\n" in tree["Makefile"].text
+    assert "--no-install-recommends curl tini" in tree["Dockerfile"].text
+    assert "DEMO_TOKEN=change-me" in tree[".env.example"].text and "## Demo" in tree["README.md"].text
+    for path, f in tree.items():
+        if path.endswith(".py"):
+            ast.parse(f.text, path)
+
+
+def test_rendered_python_passes_ruff(tmp_path, demo_component):
+    for sel, name in (("", "My API"), ("demo", "A Very Long Project Name For Testing Line Lengthsx")):
+        project = generate(sel, tmp_path / sel, name=name)
+        p = subprocess.run(["ruff", "check", "--no-cache", "."], cwd=project, capture_output=True, text=True, check=False)
+        assert p.returncode == 0, p.stdout
+
+
+@pytest.mark.slow
+def test_a_component_plugs_into_every_slot(tmp_path, demo_component):
+    check_project("demo", tmp_path, prepare=_add_demo_files).assert_ok()

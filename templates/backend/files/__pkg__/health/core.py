@@ -34,17 +34,18 @@ class Health(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
     children: dict[str, Health] = Field(default_factory=dict)
 
+    # Shortcuts: keyword arguments other than `children` become details.
     @classmethod
-    def healthy(cls, message: str = "ok", **details: Any) -> Health:
-        return cls(status="healthy", message=message, details=details)
+    def healthy(cls, message: str = "ok", children: dict | None = None, **details: Any) -> Health:
+        return cls(status="healthy", message=message, details=details, children=children or {})
 
     @classmethod
-    def warning(cls, message: str, **details: Any) -> Health:
-        return cls(status="warning", message=message, details=details)
+    def warning(cls, message: str, children: dict | None = None, **details: Any) -> Health:
+        return cls(status="warning", message=message, details=details, children=children or {})
 
     @classmethod
-    def unhealthy(cls, message: str, **details: Any) -> Health:
-        return cls(status="unhealthy", message=message, details=details)
+    def unhealthy(cls, message: str, children: dict | None = None, **details: Any) -> Health:
+        return cls(status="unhealthy", message=message, details=details, children=children or {})
 
 
 class ComponentHealth(BaseModel):

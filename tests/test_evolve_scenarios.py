@@ -1,0 +1,504 @@
+"""Every scenario E1-E23 of shared/cases/evolve-scenarios.md, on real git repositories.
+
+The "template side" is the real render plus files a `Side` controls, standing in for a new aegis
+version; `update(renderer=side)` then merges it like any change."""
+import os, subprocess
+from pathlib import Path
+
+import pytest
+
+from aegis.evolve import add, remove, update, continue_, abort, ANSWERS_FILE
+from aegis.gitstore import locate
+from aegis.specs import AegisError
+import aegis.merge
+from test_evolve_support import Side, make_project, commit, files, state, unmerged, git, cli, status
+
+LINES = b"".join(b"line %d\n" % i for i in range(1, 13))
+
+
+def edit_line(data: bytes, n: int, new: bytes) -> bytes:
+    lines = data.splitlines(True)
+    lines[n - 1] = new + (b"\r\n" if lines[n - 1].endswith(b"\r\n") else b"\n")
+    return b"".join(lines)
+
+
+@pytest.fixture
+def side():
+    return Side({"app/a.py": LINES, "app/b.py": LINES, "app/c.py": LINES})
+
+
+@pytest.fixture
+def proj(tmp_path, side):
+    return make_project(tmp_path, renderer=side)
+
+
+def test_e1_untouched_file_stays_byte_for_byte(proj, side):
+    (proj / "app/a.py").write_bytes(b"user's own a\n")
+    commit(proj)
+    side.files["app/b.py"] = LINES + b"new in b\n"
+    r = update(proj, renderer=side)
+    assert r.status == "applied" and r.changes == [("app/b.py", "modified")]
+    assert (proj / "app/a.py").read_bytes() == b"user's own a\n"
+    assert (proj / "app/b.py").read_bytes() == LINES + b"new in b\n"
+    assert status(proj) == b""          # committed as aegis' change
+
+
+def test_e2_different_lines_merge_cleanly(proj, side):
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 2, b"mine"))
+    commit(proj)
+    side.files["app/a.py"] = edit_line(LINES, 10, b"aegis'")
+    r = update(proj, renderer=side)
+    assert r.status == "applied" and r.exit_code == 0 and not r.conflicts
+    assert (proj / "app/a.py").read_bytes() == edit_line(edit_line(LINES, 2, b"mine"), 10, b"aegis'")
+    assert unmerged(proj) == {}
+
+
+def test_e3_same_lines_conflict_labelled_unmerged_pending(proj, side):
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine"))
+    commit(proj)
+    side.files["app/a.py"] = edit_line(LINES, 5, b"aegis'")
+    r = update(proj, renderer=side)
+    assert (r.status, r.exit_code) == ("pending", 1)
+    assert [c.path for c in r.conflicts] == ["app/a.py"]
+    text = (proj / "app/a.py").read_text()
+    assert "<<<<<<< your project\nmine\n=======\naegis'\n>>>>>>> aegis: update to aegis" in text
+    assert unmerged(proj) == {"app/a.py": [1, 2, 3]}
+    assert "app/a.py" in str(r) and "CONFLICT" in str(r)
+    # E20 on the way: any change while this one is pending is refused, naming it
+    with pytest.raises(AegisError, match="a change is pending \\(update to aegis"):
+        add("cache", proj, available_only=False)
+
+
+def test_e4_every_conflicting_hunk_marked(proj, side):
+    mine = edit_line(edit_line(LINES, 2, b"mine 2"), 10, b"mine 10")
+    (proj / "app/a.py").write_bytes(mine)
+    commit(proj)
+    side.files["app/a.py"] = edit_line(edit_line(LINES, 2, b"aegis 2"), 10, b"aegis 10")
+    r = update(proj, renderer=side)
+    assert r.conflicts[0].hunks == 2
+    text = (proj / "app/a.py").read_text()
+    assert text.count("<<<<<<< your project") == 2 and text.count(">>>>>>> aegis") == 2
+    for s in ("mine 2", "mine 10", "aegis 2", "aegis 10", "line 6"): assert s in text
+
+
+def test_e5_deleted_file_changed_by_aegis_stays_deleted_as_conflict(proj, side):
+    (proj / "app/a.py").unlink()
+    commit(proj)
+    side.files["app/a.py"] = LINES + b"more\n"
+    r = update(proj, renderer=side)
+    assert not (proj / "app/a.py").exists()
+    assert r.status == "pending" and "deleted by you" in r.conflicts[0].kind
+    assert unmerged(proj) == {"app/a.py": [1, 3]}
+
+
+def test_e6_deleted_file_left_alone_stays_deleted(proj, side):
+    (proj / "app/a.py").unlink()
+    commit(proj)
+    side.files["app/b.py"] = LINES + b"more\n"
+    r = update(proj, renderer=side)
+    assert r.status == "applied" and not (proj / "app/a.py").exists()
+
+
+def test_e7_file_no_longer_produced_and_untouched_is_removed(proj, side):
+    side.files["deep/er/only.txt"] = b"x\n"
+    r = update(proj, renderer=side)
+    assert (proj / "deep/er/only.txt").exists()
+    del side.files["deep/er/only.txt"]
+    r = update(proj, renderer=side)
+    assert r.changes == [("deep/er/only.txt", "deleted")]
+    assert not (proj / "deep").exists()                                # no empty folders left
+
+
+def test_e8_file_no_longer_produced_but_edited_is_kept_and_reported(proj, side):
+    (proj / "app/c.py").write_bytes(LINES + b"mine\n")
+    commit(proj)
+    del side.files["app/c.py"]
+    r = update(proj, renderer=side)
+    assert (proj / "app/c.py").read_bytes() == LINES + b"mine\n"
+    assert r.status == "pending" and "no longer produced" in r.conflicts[0].kind
+    assert unmerged(proj) == {"app/c.py": [1, 2]}
+
+
+def test_e9_path_created_by_both_conflicts_user_content_kept(proj, side):
+    (proj / "app/new.py").write_bytes(b"def mine():\n    return 1\n")
+    commit(proj)
+    side.files["app/new.py"] = b"def theirs():\n    return 2\n"
+    r = update(proj, renderer=side)
+    assert r.status == "pending" and "created by you and by aegis" in r.conflicts[0].kind
+    text = (proj / "app/new.py").read_text()
+    assert "def mine():" in text and "def theirs():" in text and "<<<<<<< your project" in text
+    assert unmerged(proj) == {"app/new.py": [2, 3]}
+
+
+def test_e10_exec_bit_follows_the_template_in_tree_and_index(proj, side):
+    side.files["app/a.py"] = (LINES, 0o755)
+    update(proj, renderer=side)
+    assert os.stat(proj / "app/a.py").st_mode & 0o111
+    assert git(proj, "ls-files", "-s", "app/a.py").stdout.startswith(b"100755")
+    side.files["app/a.py"] = (LINES, 0o644)
+    update(proj, renderer=side)
+    assert not os.stat(proj / "app/a.py").st_mode & 0o111
+    assert git(proj, "ls-files", "-s", "app/a.py").stdout.startswith(b"100644")
+
+
+def test_e11_users_exec_bit_kept(proj, side):
+    os.chmod(proj / "app/a.py", 0o755)
+    commit(proj)
+    side.files["app/a.py"] = edit_line(LINES, 3, b"aegis'")
+    r = update(proj, renderer=side)
+    assert r.status == "applied"
+    assert os.stat(proj / "app/a.py").st_mode & 0o111
+    assert (proj / "app/a.py").read_bytes() == edit_line(LINES, 3, b"aegis'")
+    assert git(proj, "ls-files", "-s", "app/a.py").stdout.startswith(b"100755")
+
+
+def test_e12_non_ascii_content_and_answers(tmp_path):
+    base = "# café\nα = 1\nβ = 2\n漢字 = 3\n".encode()
+    side = Side({"app/u.py": base})
+    proj = make_project(tmp_path, name="Café Crème", renderer=side)
+    (proj / "app/u.py").write_bytes(base.replace("β = 2".encode(), "β = 'à moi'".encode()))
+    commit(proj)
+    side.files["app/u.py"] = base.replace("β = 2".encode(), "β = 'ñandú'".encode())
+    r = update(proj, renderer=side)
+    data = (proj / "app/u.py").read_bytes()
+    assert data.decode() == ("# café\nα = 1\n<<<<<<< your project\nβ = 'à moi'\n=======\nβ = 'ñandú'\n"
+                             f">>>>>>> aegis: {r.action}\n漢字 = 3\n")
+    assert 'name = "Café Crème"' in (proj / ANSWERS_FILE).read_text(encoding="utf-8")
+    assert abort(proj).status == "aborted"
+    r = add("cache", proj, available_only=False)                          # answers rewritten: still intact
+    assert 'name = "Café Crème"' in (proj / ANSWERS_FILE).read_text(encoding="utf-8")
+
+
+def test_e13_crlf_kept_no_doubled_cr(tmp_path):
+    crlf = LINES.replace(b"\n", b"\r\n")
+    side = Side({"win.txt": crlf})
+    proj = make_project(tmp_path, renderer=side)
+    (proj / "win.txt").write_bytes(edit_line(crlf, 2, b"mine"))
+    commit(proj)
+    side.files["win.txt"] = edit_line(edit_line(crlf, 2, b"aegis'"), 11, b"aegis 11")
+    update(proj, renderer=side)
+    data = (proj / "win.txt").read_bytes()
+    assert b"\r\r" not in data and data.count(b"\r\n") == data.count(b"\n")
+    assert b"<<<<<<< your project\r\nmine\r\n=======\r\naegis'\r\n>>>>>>> aegis" in data
+    assert b"aegis 11\r\n" in data
+
+
+def test_e14_binary_both_changed_never_merged_as_text(tmp_path):
+    side = Side({"logo.bin": b"\x89PNG\0\x01\x02base\n"})
+    proj = make_project(tmp_path, renderer=side)
+    (proj / "logo.bin").write_bytes(b"\x89PNG\0\x01\x02mine\n")
+    commit(proj)
+    side.files["logo.bin"] = b"\x89PNG\0\x01\x02aegis\n"
+    r = update(proj, renderer=side)
+    assert r.status == "pending" and "binary" in r.conflicts[0].kind
+    assert (proj / "logo.bin").read_bytes() == b"\x89PNG\0\x01\x02mine\n"
+    assert git(proj, "show", ":2:logo.bin").stdout == b"\x89PNG\0\x01\x02mine\n"
+    assert git(proj, "show", ":3:logo.bin").stdout == b"\x89PNG\0\x01\x02aegis\n"
+
+
+def test_e15_env_and_ignored_files_never_touched(tmp_path):
+    side = Side({".gitignore": b".env\ndata/\n"})
+    proj = make_project(tmp_path, renderer=side)
+    (proj / "data").mkdir(); (proj / "data/app.db").write_bytes(b"rows")
+    env_before = (proj / ".env").read_bytes(); mtime = (proj / ".env").stat().st_mtime_ns
+    r = add("database[postgres]", proj, available_only=False, renderer=side)
+    assert r.status == "applied"
+    assert (proj / ".env").read_bytes() == env_before and (proj / ".env").stat().st_mtime_ns == mtime
+    assert any("POSTGRES_PASSWORD" in n and ".env" in n for n in r.notes)
+    assert (proj / "data/app.db").read_bytes() == b"rows"
+    remove("database", proj, renderer=side)
+    assert (proj / ".env").read_bytes() == env_before and (proj / "data/app.db").read_bytes() == b"rows"
+
+
+def test_e16_monorepo_subfolder(tmp_path):
+    mono = tmp_path / "mono"
+    mono.mkdir()
+    git(mono, "init", "-q", "-b", "main")
+    (mono / "README.md").write_text("the monorepo\n")
+    (mono / "other").mkdir(); (mono / "other/x.py").write_text("x = 1\n")
+    proj = make_project(mono / "services", git=False, folder="api")    # inside mono: mono's repository
+    assert locate(proj).top == mono.resolve()
+    commit(mono, "add the api")
+    (mono / "other/x.py").write_text("x = 2  # work in progress elsewhere\n")   # dirty outside: not our business
+    git(mono, "add", "other/x.py")
+    r = add("cache", proj, available_only=False)
+    assert r.status == "applied"
+    assert (mono / "other/x.py").read_text() == "x = 2  # work in progress elsewhere\n"
+    assert git(mono, "diff", "--cached", "--name-only").stdout == b"other/x.py\n"  # still staged, not committed
+    committed = git(mono, "show", "--name-only", "--format=", "HEAD").stdout.decode().split()
+    assert {"services/api/.aegis.toml", "services/api/docker-compose.yml"} <= set(committed)
+    assert all(p.startswith("services/api/") for p in committed)                # nothing outside the project
+    assert "redis" in (proj / "docker-compose.yml").read_text()
+    assert remove("cache", proj).status == "applied"
+    assert "redis" not in (proj / "docker-compose.yml").read_text()
+
+
+STEPS = [(s, False) for s in ("published", "journal", "first write", "files", "index", "commit", "recorded")] + \
+        [(s, True) for s in ("published", "journal", "first write", "files", "index", "refs")]
+
+
+@pytest.mark.parametrize("step,conflicting", STEPS, ids=[f"{s}{'-conflict' if c else ''}" for s, c in STEPS])
+def test_e17_interrupted_at_each_step_leaves_project_as_it_was(proj, side, monkeypatch, step, conflicting):
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 2, b"mine"))
+    commit(proj)
+    side.files["app/a.py"] = edit_line(LINES, 2 if conflicting else 9, b"aegis'")
+    side.files["app/new/d.py"] = b"new\n"
+    del side.files["app/c.py"]
+    before = state(proj)
+
+    def boom(s):
+        if s == step: raise KeyboardInterrupt(s)
+    monkeypatch.setattr(aegis.merge, "checkpoint", boom)
+    with pytest.raises(KeyboardInterrupt):
+        add("cache", proj, available_only=False, renderer=side)
+    after = state(proj)
+    after.pop("mtimes"); b = dict(before); b.pop("mtimes")
+    assert after == b
+    assert state(proj)["mtimes"] == before["mtimes"]
+    monkeypatch.undo()
+    assert add("cache", proj, available_only=False, renderer=side).status == ("pending" if conflicting else "applied")
+
+
+def test_e17_a_real_git_failure_rolls_back(proj, side):
+    side.files["app/a.py"] = LINES + b"x\n"
+    before = state(proj)
+    lock = proj / ".git/index.lock"
+    lock.write_text("")                                                  # another git process holds the index
+    with pytest.raises(AegisError, match="git add failed"):
+        update(proj, renderer=side)
+    lock.unlink()
+    assert state(proj) == before
+
+
+def test_e17_killed_process_is_rolled_back_by_the_next_command(proj, side, monkeypatch):
+    # a SIGKILL cannot be caught: simulate the dead process by leaving its journal behind
+    side.files["app/a.py"] = LINES + b"x\n"
+    before = state(proj)
+
+    class Killed(BaseException): pass
+    def die(s):
+        if s == "files": raise Killed
+    monkeypatch.setattr(aegis.merge, "checkpoint", die)
+    monkeypatch.setattr(aegis.merge, "rollback", lambda *a: None)      # a killed process runs no rollback
+    with pytest.raises(Killed): update(proj, renderer=side)
+    monkeypatch.undo()
+    assert (proj / "app/a.py").read_bytes() == LINES + b"x\n"           # half-applied on disk
+    r = update(proj, dry_run=True, renderer=Side({"app/a.py": LINES, "app/b.py": LINES, "app/c.py": LINES}))
+    assert "rolled back an interrupted change" in r.notes[0]
+    assert state(proj) == before
+
+
+def test_e18_continue_advances_the_base(proj, side):
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine"))
+    commit(proj)
+    side.files["app/a.py"] = edit_line(LINES, 5, b"aegis'")
+    assert update(proj, renderer=side).status == "pending"
+    r = continue_(proj)                                                  # markers still there: refused
+    assert r.status == "pending" and r.exit_code == 1
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"resolved"))
+    r = continue_(proj)
+    assert r.status == "continued"
+    assert unmerged(proj) == {} and status(proj) == b""
+    assert git(proj, "log", "-1", "--format=%s").stdout.startswith(b"aegis: update")
+    # the next change uses the new base: aegis' line 5 is the base now, so a change elsewhere merges cleanly
+    side.files["app/a.py"] = edit_line(edit_line(LINES, 5, b"aegis'"), 11, b"aegis 11")
+    r = update(proj, renderer=side)
+    assert r.status == "applied"
+    assert (proj / "app/a.py").read_bytes() == edit_line(edit_line(LINES, 5, b"resolved"), 11, b"aegis 11")
+
+
+def test_e19_abort_restores_exactly(proj, side):
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine"))
+    commit(proj)
+    before = state(proj)
+    side.files["app/a.py"] = edit_line(LINES, 5, b"aegis'")
+    side.files["brand/new/file.txt"] = b"created by the change\n"
+    del side.files["app/c.py"]
+    r = add("worker", proj, available_only=False, renderer=side)
+    assert r.status == "pending" and (proj / "brand/new/file.txt").exists()
+    assert abort(proj).status == "aborted"
+    assert state(proj) == before
+    with pytest.raises(AegisError, match="nothing to abort"): abort(proj)
+
+
+def test_e20_pending_change_blocks_every_other_change(proj, side):
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine"))
+    commit(proj)
+    side.files["app/a.py"] = edit_line(LINES, 5, b"aegis'")
+    update(proj, renderer=side)
+    for f in (lambda: add("cache", proj, available_only=False), lambda: remove("cache", proj), lambda: update(proj)):
+        with pytest.raises(AegisError, match="pending \\(update to aegis .*--continue.*--abort"): f()
+    res = cli("add", "cache", "-p", proj)
+    assert res.returncode == 2 and "pending" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_e21_dry_run_shows_the_diff_and_writes_nothing(proj, side):
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine"))
+    commit(proj)
+    side.files["app/a.py"] = edit_line(LINES, 5, b"aegis'")
+    before = state(proj)
+    objects = git(proj, "count-objects", "-v").stdout
+    r = add("worker[dramatiq]", proj, dry_run=True, available_only=False, renderer=side)
+    assert r.status == "dry run" and r.exit_code == 0
+    assert "+  worker:" in r.diff and "+  redis:" in r.diff and "+<<<<<<< your project" in r.diff
+    assert [c.path for c in r.conflicts] == ["app/a.py"]
+    assert "<pre" in r._repr_html_() and "worker" in r._repr_html_()
+    assert state(proj) == before and git(proj, "count-objects", "-v").stdout == objects
+    res = cli("add", "worker[dramatiq]", "--dry-run", "-p", proj)        # unavailable for real users: exit 2
+    assert res.returncode == 2 and state(proj) == before
+
+
+def test_e22_readd_with_another_option_gives_only_the_new_options_files(tmp_path):
+    proj = make_project(tmp_path, "database[postgres]")
+    remove("database", proj)
+    add("database[sqlite]", proj, available_only=False)
+    ref = make_project(tmp_path / "ref", "database[sqlite]")
+    assert files(proj) == files(ref) | {".env": files(proj)[".env"]}
+    compose = (proj / "docker-compose.yml").read_text()
+    assert "postgres" not in compose and "app-data" in compose
+    remove("database", proj)
+    add("database", proj, available_only=False)                         # re-adding: defaults, not the old option
+    assert 'components = ["database[sqlite]"]' in (proj / ANSWERS_FILE).read_text()
+
+
+def test_e23_update_with_nothing_new_touches_nothing(proj, side):
+    (proj / "app/a.py").write_bytes(b"mine\n")
+    (proj / "scratch.txt").write_bytes(b"uncommitted work\n")           # a no-op update does not even need a clean tree
+    before = state(proj)
+    r = update(proj, renderer=side)
+    assert (r.status, r.exit_code) == ("nothing to do", 0)
+    assert state(proj) == before
+    plain = make_project(proj.parent / "plain")
+    res = cli("update", "-p", plain)
+    assert res.returncode == 0 and "nothing to do" in res.stdout
+
+
+# Refusals: one line, exit 2, nothing changed
+
+@pytest.mark.parametrize("args,message", [
+    (["add", "databse"], "unknown component 'databse'"),
+    (["add", "database[mysql]"], "unknown option 'mysql'"),
+    (["remove", "backend"], "backend is part of every aegis project"),
+    (["remove", "cache"], "cannot remove cache: worker[arq] requires it"),
+    (["remove", "scheduler"], "scheduler is not in this project"),
+    (["add"], "name the components to add"),
+])
+def test_refusals_bad_input(tmp_path, args, message):
+    proj = make_project(tmp_path, "worker")
+    before = state(proj)
+    res = cli(*args, "-p", proj)
+    assert res.returncode == 2, res.stderr
+    assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert state(proj) == before
+
+
+def test_refusal_not_an_aegis_project(tmp_path):
+    res = cli("add", "cache", "-p", tmp_path)
+    assert res.returncode == 2 and "is not inside an aegis project" in res.stderr
+
+
+def test_refusal_dirty_tree(tmp_path):
+    proj = make_project(tmp_path)
+    (proj / "docker-compose.yml").write_text("changed\n")
+    (proj / "untracked.py").write_text("x\n")
+    before = state(proj)
+    with pytest.raises(AegisError, match="uncommitted changes .*docker-compose.yml.*commit or stash"):
+        add("cache", proj, available_only=False)
+    assert state(proj) == before
+
+
+def test_cli_conflict_exit_1_then_abort(proj, side, tmp_path):
+    res = cli("update", "--abort", "-p", proj)
+    assert res.returncode == 2 and "nothing to abort" in res.stderr
+    (proj / ANSWERS_FILE).write_text((proj / ANSWERS_FILE).read_text() + "# my comment\n")
+    (proj / "docker-compose.yml").write_text((proj / "docker-compose.yml").read_text() + "# mine at the end\n")
+    commit(proj)
+    before = state(proj)
+    # adding cache appends volumes at the end of compose: same place as the user's line
+    from aegis.evolve import add as _add
+    r = _add("cache", proj, available_only=False)
+    assert r.status == "pending" and r.exit_code == 1
+    res = cli("remove", "--abort", "-p", proj)
+    assert res.returncode == 0 and "aborted" in res.stdout
+    assert state(proj) == before
+
+
+def test_project_found_from_a_subfolder(proj, monkeypatch):
+    monkeypatch.chdir(proj / "app")
+    assert add("cache", available_only=False).status == "applied"
+    assert "redis" in (proj / "docker-compose.yml").read_text()
+
+
+def test_project_without_git(tmp_path):
+    side = Side({"app/a.py": LINES})
+    proj = make_project(tmp_path, git=False, renderer=side)
+    assert not locate(proj).has_repo and (proj / ".aegis/.gitignore").read_text().endswith("*\n")
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 4, b"mine"))
+    (proj / "notes.md").write_text("my notes\n")
+    r = add("cache", proj, available_only=False, renderer=side)
+    assert r.status == "applied" and "redis" in (proj / "docker-compose.yml").read_text()
+    assert (proj / "app/a.py").read_bytes() == edit_line(LINES, 4, b"mine")
+    side.files["app/a.py"] = edit_line(LINES, 4, b"aegis'")
+    before = state(proj)
+    r = update(proj, renderer=side)
+    assert r.status == "pending" and "<<<<<<< your project" in (proj / "app/a.py").read_text()
+    abort(proj)
+    assert state(proj) == before
+    r = update(proj, renderer=side)
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 4, b"both"))
+    assert continue_(proj).status == "continued"
+    assert update(proj, renderer=side).status == "nothing to do"
+    assert remove("cache", proj, renderer=side).status == "applied"
+    assert "redis" not in (proj / "docker-compose.yml").read_text()
+
+
+def test_project_made_by_aegis_init(tmp_path):
+    "The integrator's init records the pristine render: evolve finds it."
+    from aegis.project import init
+    p = init("Real Shop", output_dir=tmp_path)
+    place = locate(p.path)
+    assert git(p.path, "rev-parse", "--verify", place.ref("pristine")).returncode == 0
+    assert update(p.path).status == "nothing to do"
+    mono = tmp_path / "mono"; mono.mkdir(); git(mono, "init", "-q")
+    p2 = init("Inner", output_dir=mono / "svc")
+    place2 = locate(p2.path)
+    assert place2.top == mono.resolve()
+    assert git(mono, "rev-parse", "--verify", place2.ref("pristine")).returncode == 0
+
+
+def test_result_views(proj, side):
+    side.files["app/a.py"] = LINES + b"x\n"
+    r = update(proj, renderer=side, dry_run=True)
+    from rich.console import Console
+    con = Console(record=True, width=100)
+    con.print(r)
+    out = con.export_text()
+    assert "dry run" in out and "app/a.py" in out and "+x" in out
+    assert "<table>" in r._repr_html_()
+
+
+def test_renamed_file_gets_aegis_change_under_its_new_name(proj, side):
+    mine = edit_line(LINES, 2, b"mine")
+    (proj / "app/a.py").rename(proj / "app/renamed.py")
+    (proj / "app/renamed.py").write_bytes(mine)
+    commit(proj)
+    side.files["app/a.py"] = edit_line(LINES, 10, b"aegis'")
+    r = update(proj, renderer=side)
+    assert r.status == "applied", str(r)
+    assert not (proj / "app/a.py").exists()
+    assert (proj / "app/renamed.py").read_bytes() == edit_line(mine, 10, b"aegis'")
+
+
+def test_dry_run_on_a_project_with_no_git_and_no_record(tmp_path):
+    from aegis.evolve import write_tree
+    from aegis.render import render
+    from test_evolve_support import answers_for
+    root = tmp_path / "bare"; root.mkdir()
+    write_tree(root, render(answers_for("")))
+    r = add("cache", root, dry_run=True, available_only=False)
+    assert r.status == "dry run" and "+  redis:" in r.diff
+    assert not (root / ".aegis").exists()                               # a dry run creates nothing, not even the store
+    r = add("cache", root, available_only=False)                        # base: the render of the recorded answers
+    assert r.status == "applied" and any("no recorded pristine render" in n for n in r.notes)
+    r = add("observability", root, available_only=False)                # now the pristine render is recorded
+    assert r.status == "applied" and not any("no recorded pristine render" in n for n in r.notes)
