@@ -16,21 +16,12 @@ from . import merge as _merge
 from .merge import Conflict, plan, apply, rollback, read_record, locked, commit_project, finish, OURS_LABEL
 
 # %% auto #0
-__all__ = ['ANSWERS_FILE', 'find_project', 'read_project_answers', 'answers_file', 'pristine', 'plan_add', 'plan_remove',
-           'plan_update', 'ChangeResult', 'change', 'add', 'remove', 'update', 'continue_', 'abort', 'record_init',
-           'write_tree', 'register_cli']
+__all__ = ['read_project_answers', 'answers_file', 'pristine', 'plan_add', 'plan_remove', 'plan_update', 'ChangeResult', 'change',
+           'add', 'remove', 'update', 'continue_', 'abort', 'record_init', 'write_tree', 'register_cli']
 
 # %% ../nbs/04_evolve.ipynb #bf856587
-ANSWERS_FILE = ".aegis.toml"
-
-def find_project(path=None) -> Path:
-    "The aegis project containing `path` (default: the current folder)."
-    start = Path(path or ".").resolve()
-    if not start.exists(): raise AegisError(f"{path} does not exist: pass the folder of an aegis project with --project-path")
-    for d in (start, *start.parents):
-        if (d / ANSWERS_FILE).is_file(): return d
-    raise AegisError(f"{start} is not inside an aegis project (no {ANSWERS_FILE} found): "
-                     "run the command in a project folder or pass --project-path")
+from .render import ANSWERS_FILE
+from .project import project_root as find_project
 
 # %% ../nbs/04_evolve.ipynb #bcbf03ba
 def read_project_answers(root: Path) -> tuple[dict, list[str]]:
