@@ -20,6 +20,7 @@ __all__ = ['project_root', 'write_tree', 'write_env', 'pick_web_port', 'git', 'e
 def project_root(path: str | Path | None = None) -> Path:
     "The aegis project containing `path` (default: the current folder)."
     start = Path(path or ".").expanduser().resolve()
+    if not start.exists(): raise AegisError(f"{path} does not exist: pass the folder of an aegis project with --project-path")
     for d in (start, *start.parents):
         if (d / ANSWERS_FILE).is_file(): return d
     raise AegisError(f"{start} is not inside an aegis project (no {ANSWERS_FILE} here or above): "

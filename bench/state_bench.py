@@ -89,11 +89,15 @@ def health(runs: int, requests: int) -> dict:
                                              env=genproj.project_run_env(venv, base, env),
                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     try:
-                        time.sleep(3)  # first heartbeat
                         import httpx
-                        tree = httpx.get(f"{url}/health", timeout=10).json()
+                        deadline = time.monotonic() + 120  # until the scheduler's first heartbeat is seen
+                        while True:
+                            tree = httpx.get(f"{url}/health", timeout=10).json()
+                            if tree["status"] == "healthy" or time.monotonic() > deadline:
+                                break
+                            time.sleep(1)
                         port = int(url.rsplit(":", 1)[1])
-                        r = measure(port, "/health", runs, requests, 4, 2.0)
+                        r = measure(port, "/health", runs, requests, 4, 2.0, url.pid)
                         r["statuses"] = {k: v["status"] for k, v in tree["components"].items()}
                         results[f"cache_ttl_{ttl}"] = r
                         print(f"HEALTH_CACHE_TTL={ttl}: median {r['sequential_median_ms']} ms, "

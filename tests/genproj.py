@@ -197,9 +197,26 @@ def check_project(selection: str, tmp_path: Path, resolution: str = "highest", n
     # the project's own interpreter, which sees the editable install
     for step, cmd in (("ruff", ["ruff", "check", "."]),
                       ("make test", ["make", "test", "RUN=python -m"])):
-        result.steps[step] = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True,
-                                           timeout=1200, check=False)
+        result.steps[step] = _run_bounded(cmd, project, env, timeout=STEP_TIMEOUT)
     return result
+
+
+STEP_TIMEOUT = 420  # a generated project's lint or tests take well under a minute; a hang must not eat CI
+
+
+def _run_bounded(cmd, cwd, env, timeout):
+    "Run `cmd`; on timeout kill its whole process group (make's pytest too) and report it as a failure."
+    import os, signal
+    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        err += f"\n[aegis tests] {' '.join(cmd)} killed after {timeout} s (hung?)"
+        return subprocess.CompletedProcess(cmd, -9, out, err)
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
 
 def free_port() -> int:

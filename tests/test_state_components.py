@@ -42,7 +42,7 @@ def test_compose_validates_and_keeps_secrets_and_ports_out(selection):
     jsonschema.validate(data, json.loads(_schema_path().read_text()))
     text = yaml.safe_dump(data)
     for name, svc in data["services"].items():
-        assert "healthcheck" in svc or "build" in svc and name == "migrate", f"{name} has no healthcheck"
+        assert "healthcheck" in svc, f"{name} has no healthcheck"
         if name != "webserver":
             assert "ports" not in svc, f"{name} publishes a host port"
     for var in ("POSTGRES_PASSWORD",):
@@ -61,7 +61,7 @@ def test_postgres_service_volume_healthcheck_and_password_from_env():
 def test_sqlite_file_is_on_the_volume_every_app_container_shares():
     data = _compose("database,scheduler[sqlite]")
     app = [n for n, s in data["services"].items() if "build" in s]
-    assert set(app) == {"webserver", "migrate", "scheduler"}
+    assert set(app) == {"webserver", "scheduler"}
     for n in app:
         assert "app-data:/data" in data["services"][n]["volumes"]
         assert data["services"][n]["environment"]["DATABASE_URL"] == "sqlite+aiosqlite:////data/app.db"

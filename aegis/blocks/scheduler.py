@@ -29,7 +29,7 @@ def _scheduler(option, ctx) -> Contribution:
         services={"scheduler": app_service(
             ctx, [slug, "scheduler", "start"], stop_grace_period="30s",
             healthcheck={"test": ["CMD", slug, "scheduler", "status", "--quiet"], "interval": "30s",
-                         "timeout": "10s", "retries": 3, "start_period": "30s"})},
+                         "timeout": "30s", "retries": 3, "start_period": "60s"})},
         health=[HealthCheck("scheduler", "components.scheduler:check")],
         cli=[("scheduler", "components.scheduler.cli:app")],
         make=[MakeTarget("scheduler", f"$(RUN) {slug} scheduler start", "run the scheduler locally"),

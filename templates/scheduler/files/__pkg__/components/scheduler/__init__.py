@@ -7,6 +7,12 @@
 - `cli.py`: `scheduler start | jobs | run JOB | status`.
 """
 
-from .health import check
+import importlib
 
 __all__ = ["check"]
+
+
+def __getattr__(name: str):
+    if name == "check":  # imported on first use: the CLI starts without the heartbeat store's client
+        return importlib.import_module(".health", __name__).check
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

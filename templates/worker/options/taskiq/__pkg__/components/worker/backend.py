@@ -20,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import signal
+import weakref
 from typing import Any
 
 from taskiq import AsyncBroker, SimpleRetryMiddleware, TaskiqMessage, TaskiqMiddleware
+from taskiq.kicker import AsyncKicker
 from taskiq.receiver import Receiver
 from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
@@ -32,9 +34,9 @@ from .tasks import TASKS
 
 LIBRARY = "taskiq"
 
-result_backend: RedisAsyncResultBackend = RedisAsyncResultBackend(
-    settings.redis_url, result_ex_time=settings.worker_result_ttl,
-    prefix_str=f"{settings.worker_namespace}-results")
+def _result_backend() -> RedisAsyncResultBackend:
+    return RedisAsyncResultBackend(settings.redis_url, result_ex_time=settings.worker_result_ttl,
+                                   prefix_str=f"{settings.worker_namespace}-results")
 
 
 # Acknowledged entries stay in a stream until trimmed: keep about this many per queue (a backlog
@@ -57,12 +59,17 @@ class _TryNumber(TaskiqMiddleware):
         return message
 
 
-def _broker(queue: str) -> AsyncBroker:
+def _stream_broker(queue: str) -> RedisStreamBroker:
     longest = max((timeout(n) for n, t in TASKS.items() if t.queue == queue),
                   default=settings.worker_job_timeout)
-    return (RedisStreamBroker(settings.redis_url, queue_name=stream(queue), consumer_group_name="workers",
-                              idle_timeout=int((longest + 5) * 1000), maxlen=_MAXLEN)
-            .with_result_backend(result_backend)
+    return RedisStreamBroker(settings.redis_url, queue_name=stream(queue), consumer_group_name="workers",
+                             idle_timeout=int((longest + 5) * 1000), maxlen=_MAXLEN)
+
+
+def _broker(queue: str) -> AsyncBroker:
+    "The worker's broker of `queue`, with the registry's tasks, results and retries."
+    return (_stream_broker(queue)
+            .with_result_backend(_result_backend())
             .with_middlewares(SimpleRetryMiddleware(default_retry_count=settings.worker_max_tries,
                                                     default_retry_label=True), _TryNumber()))
 
@@ -84,24 +91,47 @@ def _task(name: str):
 KICKERS = {name: _task(name) for name in TASKS}
 
 
+# --- producer side ----------------------------------------------------------------------------
+#
+# taskiq-redis' connection pools belong to the event loop that first used them, and the API, the CLI
+# and tests may run several loops (even at once, in threads): producers get brokers of their own per
+# loop (kicking needs no registered task, only its name and labels).
+
+_producers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[dict[str, RedisStreamBroker],
+                                                                         RedisAsyncResultBackend]] = (
+    weakref.WeakKeyDictionary())
+
+
+async def _producer() -> tuple[dict[str, RedisStreamBroker], RedisAsyncResultBackend]:
+    loop = asyncio.get_running_loop()
+    if loop not in _producers:
+        brokers = {q: _stream_broker(q) for q in QUEUES}
+        for b in brokers.values():
+            await b.startup()  # creates the consumer group before the first message
+        _producers[loop] = (brokers, _result_backend())
+    return _producers[loop]
+
+
 async def startup() -> None:
-    for b in BROKERS.values():
-        await b.startup()
+    await _producer()
 
 
 async def shutdown() -> None:
-    for b in BROKERS.values():
-        await b.shutdown()
+    entry = _producers.pop(asyncio.get_running_loop(), None)
+    if entry is not None:
+        for b in entry[0].values():
+            await b.shutdown()
+        await entry[1].shutdown()
 
-
-# --- producer side ----------------------------------------------------------------------------
 
 async def enqueue(name: str, kwargs: dict[str, Any]) -> str:
-    task = await KICKERS[name].kiq(kwargs)
-    return task.task_id
+    brokers, _ = await _producer()
+    kicker = AsyncKicker(task_name=name, broker=brokers[TASKS[name].queue], labels=dict(KICKERS[name].labels))
+    return (await kicker.kiq(kwargs)).task_id
 
 
 async def status(job_id: str) -> JobInfo:
+    _, result_backend = await _producer()
     if not await result_backend.is_result_ready(job_id):
         # a task id taskiq never saw looks the same as one still waiting: say so honestly
         return JobInfo(id=job_id, status="pending")

@@ -5,10 +5,18 @@
 - `models.py` / `items.py`: the example resource (a model and its CRUD endpoints).
 - `backup.py`: SQLite's online backup API or `pg_dump`, keeping the newest N files.
 - `cli.py`: the project CLI's `db` group: `upgrade | current | revision -m MSG | backup`.
+
+The names below are imported on first use, so the CLI starts without loading SQLAlchemy.
 """
 
-from .engine import dispose_engine, get_engine, get_session, session
-from .health import check
-from .migrate import lifespan
+import importlib
 
-__all__ = ["check", "dispose_engine", "get_engine", "get_session", "lifespan", "session"]
+_EXPORTS = {"check": ".health", "dispose_engine": ".engine", "get_engine": ".engine",
+            "get_session": ".engine", "lifespan": ".migrate", "session": ".engine"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
