@@ -20,7 +20,8 @@ def _extras(sel: dict) -> list[str]:
 def _observability(option, ctx) -> Contribution:
     sel = ctx.get("selection", {})
     return Contribution(
-        deps=[f"logfire[{','.join(_extras(sel))}]>=5.4,<6"],
+        # logfire.instrument_sqlalchemy supports SQLAlchemy below 2.1: keep the database component there
+        deps=[f"logfire[{','.join(_extras(sel))}]>=5.4,<6"] + (["sqlalchemy<2.1"] if "database" in sel else []),
         env=[EnvVar("LOGFIRE_TOKEN", "", "Logfire write token; empty: nothing is sent"),
              EnvVar("LOGFIRE_CONSOLE", "false", "also print spans and logs to the console"),
              EnvVar("LOG_LEVEL", "INFO", "level of the standard logging routed through Logfire")],
