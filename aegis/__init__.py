@@ -17,7 +17,8 @@ _API = {"init": "aegis.project", "Project": "aegis.project", "project_root": "ae
         "continue_": "aegis.evolve", "abort": "aegis.evolve",
         # runtime: run and watch the stack
         "up": "aegis.runtime", "down": "aegis.runtime", "ps": "aegis.runtime", "logs": "aegis.runtime",
-        "restart": "aegis.runtime", "scale": "aegis.runtime"}
+        "restart": "aegis.runtime", "scale": "aegis.runtime", "Stack": "aegis.runtime",
+        "deploy_swarm": "aegis.swarm"}
 # Not here: `render` and `health`, which are modules of this package (`aegis.render.render`,
 # `aegis.up().health()`); a lazy name would be shadowed by the submodule once it is imported.
 

@@ -51,6 +51,7 @@ def all_healthy(client, project: str) -> bool:
     cs = list_containers(client, project)
     if not cs: return False
     for c in cs:
+        if c["State"] == "exited" and c["Status"].startswith("Exited (0)"): continue   # one-shot (migrate) done
         if c["State"] != "running": return False
         if docker_health(c["Status"]) not in (None, "healthy"): return False
     return True
@@ -83,6 +84,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the project folder")
+    ap.add_argument("--project", type=Path, help="an existing project folder to use (its .env gets WEB_PORT=0)")
     a = ap.parse_args()
     if not shutil.which("docker-compose"):
         raise SystemExit("needs Debian's docker-compose: apt-get install -y docker-compose")
@@ -92,7 +94,12 @@ def main():
     from aegis.runtime import down, health, up
     client = engine()
     work = Path(tempfile.mkdtemp(prefix="aegis-rtbench-"))
-    folder, kind = make_project(work)
+    if a.project:
+        folder, kind = a.project.resolve(), f"given project {a.project}"
+        env_lines = [l for l in (folder / ".env").read_text().splitlines() if not l.startswith("WEB_PORT=")]
+        (folder / ".env").write_text("\n".join(env_lines + ["WEB_PORT=0"]) + "\n")
+    else:
+        folder, kind = make_project(work)
     project = load(folder).name
     overrides = resolve_images(image_defaults((folder / "docker-compose.yml").read_text()), project_env(folder), None, client, print)
     env = {**os.environ, **overrides}
@@ -128,6 +135,7 @@ def main():
         cli.append((time.perf_counter() - t0) * 1000)
     down(folder, volumes=True)
 
+    (folder / ".bench-compose-v1.yml").unlink(missing_ok=True)
     ma, mc = statistics.median(A), statistics.median(C)
     res = {"stack": kind, "rounds": a.rounds, "aegis_up_s": [round(x, 2) for x in A], "compose_up_s": [round(x, 2) for x in C],
            "median_aegis_s": round(ma, 2), "median_compose_s": round(mc, 2), "ratio": round(ma / mc, 2),

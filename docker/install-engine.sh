@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Install (when missing) and start a Docker engine, then wait until it answers.
+# Also installs debootstrap (stand-in base images, see aegis.images) and Debian's docker-compose
+# (v1.29: the runtime tests check Compose recognises aegis's stacks; the bench compares with it).
 # Idempotent: safe to call on every CI run. Logs to ${DOCKERD_LOG:-/var/log/dockerd.log}.
 set -euo pipefail
 
@@ -8,16 +10,17 @@ sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
 
 answers() { timeout 5 /usr/bin/docker info >/dev/null 2>&1 || timeout 5 docker info >/dev/null 2>&1; }
 
-if answers; then echo "docker engine: already running"; exit 0; fi
-
 need=""
 command -v dockerd >/dev/null 2>&1 || need="$need docker.io"
 command -v debootstrap >/dev/null 2>&1 || need="$need debootstrap"
+command -v docker-compose >/dev/null 2>&1 || need="$need docker-compose"
 if [ -n "$need" ]; then
   echo "docker engine: installing$need"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $need >/dev/null
 fi
+
+if answers; then echo "docker engine: already running"; exit 0; fi
 
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   echo "docker engine: starting dockerd (log: $log)"

@@ -84,7 +84,11 @@ def watched_page(ctx, log: PageLog, known: dict[str, str] | None = None):
         if m.type == "error" and not any(where.startswith(k) for k in known): log.console_errors.append(f"{m.text} @ {where}")
     page.on("console", console)
     page.on("pageerror", lambda e: log.console_errors.append(f"uncaught: {e}"))
-    page.on("requestfailed", lambda r: is_local(r.url) and log.failed.append(f"{r.url}: {r.failure}"))
+    # ERR_ABORTED: cancelled because the tab moved on to the next page, not a missing file; missing
+    # files show up as responses with an error status, which are all counted
+    page.on("requestfailed", lambda r: is_local(r.url) and "ERR_ABORTED" not in (r.failure or "")
+            and log.failed.append(f"{r.url}: {r.failure}"))
+    page.on("response", lambda r: is_local(r.url) and r.status >= 400 and log.failed.append(f"{r.url}: HTTP {r.status}"))
 
     def route(r):
         url = r.request.url

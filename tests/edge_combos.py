@@ -19,7 +19,9 @@ def combos(*mine: str) -> list[str]:
     out = [*mine]
     for m in mine:
         out += [f"{m},{o}" for o in OTHERS]
-    out.append(f"{mine[0]},ingress,observability,database[postgres],worker[arq],scheduler")
+    for m in mine:
+        edge = [x for x in ("ingress", "observability", "inference[external]") if x.split("[")[0] != m.split("[")[0]]
+        out.append(",".join([m, *edge, "database[postgres]", "worker[arq]", "scheduler"]))
     return list(dict.fromkeys(out))
 
 

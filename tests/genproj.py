@@ -103,6 +103,23 @@ def site_packages(venv: Path) -> Path:
     return next((venv / "lib").glob("python3*/site-packages"))
 
 
+def find_python(version: str) -> str:
+    """A local interpreter for `version` (PATH, pyenv, the system), else `version` itself (uv may then
+    download one, which machines without internet cannot)."""
+    import glob
+    cands = [shutil.which(f"python{version}"), *sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python{version}"))),
+             f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
+    for c in filter(None, cands):
+        try:
+            out = subprocess.run([c, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], capture_output=True,
+                                 text=True, timeout=30, check=False).stdout.strip()
+        except OSError:
+            continue
+        if out == version:
+            return c
+    return version
+
+
 def cached_env(project: Path, resolution: str = "highest") -> Path:
     """The cached environment holding `project`'s dependencies (created on first use, under a file lock)."""
     assert resolution in RESOLUTIONS, resolution
@@ -116,7 +133,7 @@ def cached_env(project: Path, resolution: str = "highest") -> Path:
         if not (venv / ".complete").exists():
             shutil.rmtree(venv, ignore_errors=True)
             uv = _uv()
-            _run([uv, "venv", "-q", "-p", python, str(venv)])
+            _run([uv, "venv", "-q", "-p", find_python(python), str(venv)])
             _run([uv, "pip", "install", "-q", "-p", str(venv / "bin" / "python"), "--resolution", resolution,
                   *deps, *dev], timeout=1800)
             frozen = _run([uv, "pip", "freeze", "-p", str(venv / "bin" / "python")]).stdout
@@ -180,9 +197,26 @@ def check_project(selection: str, tmp_path: Path, resolution: str = "highest", n
     # the project's own interpreter, which sees the editable install
     for step, cmd in (("ruff", ["ruff", "check", "."]),
                       ("make test", ["make", "test", "RUN=python -m"])):
-        result.steps[step] = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True,
-                                           timeout=1200, check=False)
+        result.steps[step] = _run_bounded(cmd, project, env, timeout=STEP_TIMEOUT)
     return result
+
+
+STEP_TIMEOUT = 420  # a generated project's lint or tests take well under a minute; a hang must not eat CI
+
+
+def _run_bounded(cmd, cwd, env, timeout):
+    "Run `cmd`; on timeout kill its whole process group (make's pytest too) and report it as a failure."
+    import os, signal
+    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        err += f"\n[aegis tests] {' '.join(cmd)} killed after {timeout} s (hung?)"
+        return subprocess.CompletedProcess(cmd, -9, out, err)
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
 
 
 def free_port() -> int:

@@ -145,3 +145,9 @@ def test_rendered_python_passes_ruff(tmp_path, demo_component):
 @pytest.mark.slow
 def test_a_component_plugs_into_every_slot(tmp_path, demo_component):
     check_project("demo", tmp_path, prepare=_add_demo_files).assert_ok()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("python_version", ["3.12", "3.13"])
+def test_core_project_on_newer_pythons(tmp_path, python_version):
+    check_project("", tmp_path, python_version=python_version).assert_ok()

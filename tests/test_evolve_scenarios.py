@@ -204,7 +204,7 @@ def test_e15_env_and_ignored_files_never_touched(tmp_path):
     r = add("database[postgres]", proj, available_only=False, renderer=side)
     assert r.status == "applied"
     assert (proj / ".env").read_bytes() == env_before and (proj / ".env").stat().st_mtime_ns == mtime
-    assert any("POSTGRES_PASSWORD" in n and ".env" in n for n in r.notes)
+    assert any("POSTGRES_PASSWORD" in n and ".env" in n for n in r.notes), r.notes
     assert (proj / "data/app.db").read_bytes() == b"rows"
     remove("database", proj, renderer=side)
     assert (proj / ".env").read_bytes() == env_before and (proj / "data/app.db").read_bytes() == b"rows"
@@ -344,8 +344,9 @@ def test_e21_dry_run_shows_the_diff_and_writes_nothing(proj, side):
     assert [c.path for c in r.conflicts] == ["app/a.py"]
     assert "<pre" in r._repr_html_() and "worker" in r._repr_html_()
     assert state(proj) == before and git(proj, "count-objects", "-v").stdout == objects
-    res = cli("add", "worker[dramatiq]", "--dry-run", "-p", proj)        # unavailable for real users: exit 2
-    assert res.returncode == 2 and state(proj) == before
+    res = cli("add", "worker[dramatiq]", "--dry-run", "-p", proj)
+    assert res.returncode == 0 and "(dry run)" in res.stdout and "+  worker:" in res.stdout
+    assert state(proj) == before
 
 
 def test_e22_readd_with_another_option_gives_only_the_new_options_files(tmp_path):
@@ -502,3 +503,67 @@ def test_dry_run_on_a_project_with_no_git_and_no_record(tmp_path):
     assert r.status == "applied" and any("no recorded pristine render" in n for n in r.notes)
     r = add("observability", root, available_only=False)                # now the pristine render is recorded
     assert r.status == "applied" and not any("no recorded pristine render" in n for n in r.notes)
+
+
+def test_two_changes_at_once_the_second_is_refused(proj):
+    from aegis.merge import locked
+    before = state(proj)
+    with locked(locate(proj)):                                          # another process is applying a change
+        with pytest.raises(AegisError, match="another aegis change is running"):
+            add("cache", proj, available_only=False)
+    assert state(proj) == before
+    assert add("cache", proj, available_only=False).status == "applied"
+
+
+def test_init_without_git_records_in_a_private_store(tmp_path):
+    from aegis.project import init
+    p = init("No Git", output_dir=tmp_path, git=False)
+    place = locate(p.path)
+    assert not place.has_repo and (p.path / ".aegis/store/HEAD").exists()
+    assert update(p.path).status == "nothing to do"
+    assert add("cache", p.path, available_only=False).status == "applied"
+    assert remove("cache", p.path).status == "applied"
+
+
+def test_update_from_an_older_aegis_version(tmp_path):
+    "A project recorded by an older aegis: update rewrites what this version renders differently, keeps edits."
+    from aegis import __version__
+    from aegis.render import render
+    from test_evolve_support import answers_for
+    old = {**answers_for(""), "aegis_version": "0.0.1"}
+    old_side = Side({"app/a.py": LINES})
+    proj = make_project(tmp_path, renderer=lambda a: old_side({**a, "aegis_version": "0.0.1"}))
+    assert 'aegis_version = "0.0.1"' in (proj / ANSWERS_FILE).read_text()
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 1, b"mine"))
+    commit(proj)
+    new_side = Side({"app/a.py": edit_line(LINES, 12, b"new in this version")})
+    r = update(proj, renderer=new_side)
+    assert r.status == "applied" and r.action == f"update from aegis 0.0.1 to {__version__}"
+    assert f'aegis_version = "{__version__}"' in (proj / ANSWERS_FILE).read_text()
+    assert (proj / "app/a.py").read_bytes() == edit_line(edit_line(LINES, 1, b"mine"), 12, b"new in this version")
+    assert update(proj, renderer=new_side).status == "nothing to do"
+
+
+def test_project_that_gets_git_later_keeps_its_recorded_base(tmp_path):
+    side = Side({"app/a.py": LINES})
+    proj = make_project(tmp_path, git=False, renderer=side)            # recorded in .aegis/store
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 2, b"mine"))
+    from test_evolve_support import git_init
+    git_init(proj)                                                      # the user starts using git
+    assert git(proj, "ls-files", ".aegis").stdout == b""                # the private store stays out of history
+    side.files["app/a.py"] = edit_line(LINES, 11, b"aegis v2")
+    r = update(proj, renderer=side)
+    assert r.status == "applied" and any(".aegis/store" in n for n in r.notes)
+    assert (proj / "app/a.py").read_bytes() == edit_line(edit_line(LINES, 2, b"mine"), 11, b"aegis v2")
+
+
+def test_symlink_made_by_the_user_is_never_overwritten(proj, side):
+    (proj / "app/b.py").unlink()
+    os.symlink("a.py", proj / "app/b.py")
+    commit(proj)
+    side.files["app/b.py"] = LINES + b"aegis\n"
+    r = update(proj, renderer=side)
+    assert r.status == "pending" and (proj / "app/b.py").is_symlink() and os.readlink(proj / "app/b.py") == "a.py"
+    abort(proj)
+    assert (proj / "app/b.py").is_symlink() and os.readlink(proj / "app/b.py") == "a.py"
+    assert status(proj) == b""

@@ -4,6 +4,8 @@ user runs it (`<slug> serve` twice and `<slug> ingress run`), with a real Redis 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import re
 import shutil
@@ -17,7 +19,16 @@ from pathlib import Path
 import httpx
 import pytest
 from edge_combos import combos, compose_for, skip_unavailable, validate_compose
-from genproj import answers_for, cached_env, check_project, free_port, generate, project_env, project_run_env, serve
+from genproj import (
+    answers_for,
+    cached_env,
+    check_project,
+    free_port,
+    generate,
+    project_env,
+    project_run_env,
+    serve,
+)
 
 from aegis.render import env_values, render
 
@@ -99,13 +110,13 @@ def redis_server(port: int):
 @contextmanager
 def ingress_run(project: Path, venv: Path, base: Path, env: dict, backends: list[str]):
     "`<slug> ingress run --backend ...` as a user runs it; waits until it routes."
-    slug = re.search(r'^name = "(.+)"$', (project / "pyproject.toml").read_text(), re.M).group(1)
+    slug = re.search(r'^name = "(.+)"$', (project / "pyproject.toml").read_text(), re.MULTILINE).group(1)
     args = [str(venv / "bin" / slug), "ingress", "run", "--folder", str(project / ".traefik")]
     for b in backends:
         args += ["--backend", b]
-    log = open(venv / "traefik.log", "w")
-    p = subprocess.Popen(args, cwd=project, env=project_run_env(venv, base, env), stdout=log,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+    with open(venv / "traefik.log", "w") as log:
+        p = subprocess.Popen(args, cwd=project, env=project_run_env(venv, base, env), stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -121,7 +132,6 @@ def ingress_run(project: Path, venv: Path, base: Path, env: dict, backends: list
     finally:
         os.killpg(p.pid, signal.SIGTERM)  # the CLI and the traefik process it started
         p.wait(10)
-        log.close()
 
 
 @pytest.fixture
@@ -194,7 +204,7 @@ def _wait_for_tree(page, url: str, first: bool, log: list[str]) -> str:
         page.goto(url)
     try:  # generous: the machine is shared, and Flutter's web client is tens of MB through TLS
         page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=120_000)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 (playwright's timeout, reported with what the page logged)
         raise AssertionError(f"no Flutter page at {page.url}: {type(e).__name__}\n" + "\n".join(log[-40:])) from None
     page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
     deadline = time.monotonic() + 60
@@ -246,3 +256,126 @@ def test_dashboard_through_traefik_first_load_reload_second_tab(behind_traefik):
     for text in (first, again, second):
         assert "edge-live" in text and "ingress" in text, text
     assert len(sockets) >= 3 and all(u.startswith(f"wss://{DOMAIN}:{s['https']}/dashboard/") for u in sockets), sockets
+
+
+# --- in containers: Traefik's Docker provider reading the labels aegis writes -----------------
+
+BACKEND = """
+import json, os, socket
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+NAME = os.environ["NAME"]
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/health/live":
+            code, body = 200, {"status": "alive", "name": NAME}
+        elif self.path == "/health":  # a dependency is down: the tree, with 503
+            code, body = 503, {"status": "unhealthy", "name": NAME,
+                               "components": {"cache": {"status": "unhealthy", "message": "connection refused"}}}
+        else:
+            code, body = 404, {"detail": "not found"}
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("0.0.0.0", 8000), H).serve_forever()
+"""
+
+
+def _interpolate(value, env: dict):
+    "Compose's `${VAR:-default}` / `${VAR}` substitution, enough for the values aegis writes."
+    if isinstance(value, str):
+        return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: env.get(m.group(1)) or (m.group(2) or ""), value)
+    if isinstance(value, list):
+        return [_interpolate(v, env) for v in value]
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env) for k, v in value.items()}
+    return value
+
+
+def _nanos(d: str) -> int:
+    return int(float(d.rstrip("s")) * 1e9)
+
+
+def _standin(client, name: str):
+    "The newest stand-in image of aegis' runtime (`aegis-standin/<name>`), or skip."
+    imgs = [i for i in client.images.list() if any(t.startswith(f"aegis-standin/{name}:") for t in i.tags)]
+    if not imgs:
+        pytest.skip(f"no aegis-standin/{name} image here (built by aegis' runtime for offline machines)")
+    return max(imgs, key=lambda i: i.attrs["Created"]).tags[0]
+
+
+@pytest.mark.docker
+def test_labels_route_through_traefik_in_docker(tmp_path):
+    "The compose service and labels of `ingress`, run as containers: the Docker provider routes them."
+    docker = pytest.importorskip("docker")
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as e:  # noqa: BLE001 (any failure to reach the engine means: no engine here)
+        pytest.skip(f"no Docker engine: {e}")
+    from aegis.blocks.ingress import traefik_service, webserver_labels
+
+    slug = f"edge-ct-{os.getpid()}"
+    http, https = free_port(), free_port()
+    env = {"INGRESS_DOMAIN": DOMAIN, "INGRESS_HTTP_PORT": str(http), "INGRESS_HTTPS_PORT": str(https),
+           "INGRESS_CERT_RESOLVER": "", "ACME_EMAIL": ""}
+    svc = _interpolate(traefik_service(slug), env)
+    project = {"com.docker.compose.project": slug}
+    (tmp_path / "ingress").mkdir()
+    # what `ingress password` writes (bcrypt there; the htpasswd SHA form here, to need only the stdlib)
+    pw = base64.b64encode(hashlib.sha1(b"s3cret").digest()).decode()
+    (tmp_path / "ingress" / "dashboard-users").write_text(f"admin:{{SHA}}{pw}\n")
+    net = client.networks.create(f"{slug}-net")
+    made = []
+    try:
+        python = _standin(client, "python")
+        for name, proj in (("a", slug), ("b", slug), ("decoy", "another-project")):
+            made.append(client.containers.run(
+                python, ["python3", "-c", BACKEND], name=f"{slug}-{name}", detach=True, network=net.name,
+                environment={"NAME": name},
+                labels={**_interpolate(webserver_labels(slug), env), "com.docker.compose.project": proj}))
+        hc = svc["healthcheck"]
+        traefik = client.containers.run(
+            _standin(client, "traefik"), svc["command"], name=f"{slug}-traefik", detach=True, network=net.name,
+            labels={**svc["labels"], **project}, ports={"80/tcp": http, "443/tcp": https},
+            volumes={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "ro"},
+                     str(tmp_path / "ingress"): {"bind": "/etc/traefik/aegis", "mode": "ro"}},
+            healthcheck={"test": hc["test"], "interval": _nanos("1s"), "timeout": _nanos(hc["timeout"]),
+                         "retries": hc["retries"]})
+        made.append(traefik)
+
+        def get(path, host=DOMAIN, **kw):
+            return httpx.get(f"https://127.0.0.1:{https}{path}", headers={"Host": host}, verify=False, timeout=5, **kw)
+
+        names, deadline = set(), time.monotonic() + 120  # generous: a shared, loaded machine
+        while names != {"a", "b"} and time.monotonic() < deadline:
+            try:
+                r = get("/health/live")
+                if r.status_code == 200:
+                    names.add(r.json()["name"])
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert names == {"a", "b"}, (names, traefik.logs()[-3000:].decode(errors="replace"))
+        for _ in range(10):  # the other project's container carries the same labels: never routed
+            assert get("/health/live").json()["name"] in ("a", "b")
+        r = get("/health")
+        assert r.status_code == 503 and r.json()["components"]["cache"]["status"] == "unhealthy"
+        assert get("/health/live", host="elsewhere.example").status_code == 404
+        redirect = httpx.get(f"http://127.0.0.1:{http}/health", headers={"Host": DOMAIN}, timeout=5)
+        assert redirect.status_code in (301, 302, 307, 308)
+        assert redirect.headers["location"] == f"https://{DOMAIN}:{https}/health"
+        assert get("/api/version", host=f"traefik.{DOMAIN}").status_code == 401
+        assert get("/api/version", host=f"traefik.{DOMAIN}", auth=("admin", "s3cret")).status_code == 200
+        deadline = time.monotonic() + 90
+        while client.api.inspect_container(traefik.id)["State"]["Health"]["Status"] != "healthy":
+            assert time.monotonic() < deadline, client.api.inspect_container(traefik.id)["State"]["Health"]
+            time.sleep(0.5)
+    finally:
+        for c in made:
+            c.remove(force=True)
+        net.remove()

@@ -41,7 +41,10 @@ def _inference(option, ctx) -> Contribution:
         readme=("## Inference (Ollama)\n\n"
                 + ("An `ollama` service runs in the stack; " if docker else "The Ollama server at `OLLAMA_URL` is used; ")
                 + f"pull the model with `{slug} inference pull` (or `make pull-model`), list models with "
-                  f"`{slug} inference models`, try `POST /inference/generate`.\n"))
+                  f"`{slug} inference models`, try `POST /inference/generate`.\n\n"
+                  "The generated tests run the client against a small local server speaking the parts of Ollama's "
+                  "API it uses; aegis was not tested against a real Ollama server (none could be installed where it "
+                  "was built).\n"))
 
 SPECS = [Component("inference", "Ollama model serving, in compose or external",
                    options={"docker": "an Ollama container in the stack", "external": "an Ollama server elsewhere (URL in .env)"},

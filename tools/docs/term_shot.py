@@ -19,8 +19,8 @@ def ansi_html(ansi: str, width: int) -> str:
     con = Console(record=True, width=width, file=open(os.devnull, "w"), color_system="truecolor")
     con.print(Text.from_ansi(ansi))
     html = con.export_html(inline_styles=True, code_format="<pre class='t'>{code}</pre>")
-    style = ("body{margin:0;background:#1e1e2e;color:#cdd6f4} pre.t{margin:0;padding:14px 18px;display:inline-block;"
-             "font:14px/1.35 'DejaVu Sans Mono',monospace}")
+    style = ("body{margin:0;background:#f6f8fa;color:#1f2328} pre.t{margin:0;padding:14px 18px;display:inline-block;"
+             "font:14px/1.17 'DejaVu Sans Mono',monospace}")
     return f"<!doctype html><meta charset='utf-8'><style>{style}</style><body>{html}"
 
 
