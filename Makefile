@@ -18,7 +18,7 @@ test-notebooks: install
 	nbdev-test --n-workers 2 $(if $(shell docker info >/dev/null 2>&1 && echo y),--flags docker,)
 
 test-py: install
-	$(PY) -m pytest -q -n 2 --dist loadgroup tests
+	$(PY) -m pytest -q -rfE --durations=25 -n 2 --dist loadgroup tests
 
 check-sync: install  ## notebooks, package and README agree with what is committed
 	tools/check_sync.sh
