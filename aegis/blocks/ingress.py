@@ -82,7 +82,8 @@ def _ingress(option, ctx) -> Contribution:
                   Setting("ingress_ping_url", "str", '"http://127.0.0.1:8082/ping"')],
         services={"traefik": traefik_service(slug)},
         volumes=["traefik-acme"],
-        app_environment={"INGRESS_URL": "https://traefik:443", "INGRESS_PING_URL": "http://traefik:8082/ping"},
+        app_environment={"INGRESS_URL": "https://traefik:443", "INGRESS_PING_URL": "http://traefik:8082/ping",
+                         "FORWARDED_ALLOW_IPS": "*"},  # trust X-Forwarded-* from Traefik (the app is reached only through it)
         service_overrides={"webserver": {"labels": webserver_labels(slug), "ports": ["127.0.0.1::8000"],
                                          "deploy": {"replicas": "${WEB_REPLICAS:-1}"}}},
         health=[HealthCheck("ingress", "components.ingress:check")],

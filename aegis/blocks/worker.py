@@ -71,7 +71,7 @@ def _worker(option, ctx) -> Contribution:
         lifespan=["components.worker.api:lifespan"],
         cli=[("worker", "components.worker.cli:worker_app"), ("tasks", "components.worker.cli:tasks_app")],
         make=[MakeTarget("worker", f"uv run {slug} worker start", "run a background worker locally")],
-        test_env={"WORKER_NAMESPACE": f"{slug}-test"},
+        test_env={"WORKER_NAMESPACE": f"{slug}-{option}-test"},  # one namespace per backend: their Redis keys differ in type
         readme=README.format(library=option, pkg=pkg, slug=slug, fate=_FATE[option]))
 
 SPECS = [Component("worker", "Background task queues on Redis",
