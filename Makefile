@@ -2,7 +2,7 @@
 PY ?= python3
 STAMP := .make/install
 
-.PHONY: install demo test test-notebooks test-py check-sync bench docs docs-serve test-browser test-tutorial clean
+.PHONY: install demo test test-notebooks test-py check-sync bench docs docs-serve test-browser test-tutorial clean test-matrix
 
 install: $(STAMP)
 $(STAMP): pyproject.toml
@@ -42,3 +42,6 @@ test-tutorial: install  ## the tutorial's saved outputs against a fresh run (nbv
 
 clean:
 	rm -rf .make _docs _proc site
+
+test-matrix: install  ## every pair of components installed and tested (about an hour on 2 cores)
+	AEGIS_FULL_MATRIX=1 $(PY) -m pytest -q -rfE -n 2 --dist loadgroup -m slow tests

@@ -6,7 +6,7 @@ tests run its client against a local server that speaks the parts of Ollama's AP
 from __future__ import annotations
 
 import pytest
-from edge_combos import combos, compose_for, skip_unavailable, validate_compose
+from edge_combos import combos, compose_for, skip_unavailable, validate_compose, installed_in_this_run
 from genproj import answers_for, check_project
 
 from aegis.render import env_values, render
@@ -41,7 +41,7 @@ def test_project_files_and_wiring():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("selection", INSTALLS)
+@pytest.mark.parametrize("selection", installed_in_this_run(INSTALLS))
 def test_project_passes_ruff_and_its_tests(selection, tmp_path):
     skip_unavailable(selection)
     check_project(selection, tmp_path).assert_ok()

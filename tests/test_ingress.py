@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from edge_combos import combos, compose_for, skip_unavailable, validate_compose
+from edge_combos import combos, compose_for, skip_unavailable, validate_compose, installed_in_this_run
 from genproj import (
     answers_for,
     cached_env,
@@ -71,7 +71,7 @@ def test_env_ports_follow_the_web_port_and_users_file_is_ignored():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("selection", COMBOS)
+@pytest.mark.parametrize("selection", installed_in_this_run(COMBOS))
 def test_project_passes_ruff_and_its_tests(selection, tmp_path):
     skip_unavailable(selection)
     check_project(selection, tmp_path).assert_ok()

@@ -4,7 +4,7 @@ installed, passes ruff and its own tests (spans captured with Logfire's `capfire
 from __future__ import annotations
 
 import pytest
-from edge_combos import combos, compose_for, skip_unavailable, validate_compose
+from edge_combos import combos, compose_for, skip_unavailable, validate_compose, installed_in_this_run
 from genproj import answers_for, check_project
 
 from aegis.render import render
@@ -42,7 +42,7 @@ def test_compose_validates(selection):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("selection", COMBOS)
+@pytest.mark.parametrize("selection", installed_in_this_run(COMBOS))
 def test_project_passes_ruff_and_its_tests(selection, tmp_path):
     skip_unavailable(selection)
     check_project(selection, tmp_path).assert_ok()
