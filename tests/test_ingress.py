@@ -369,6 +369,10 @@ def test_labels_route_through_traefik_in_docker(tmp_path):
         redirect = httpx.get(f"http://127.0.0.1:{http}/health", headers={"Host": DOMAIN}, timeout=5)
         assert redirect.status_code in (301, 302, 307, 308)
         assert redirect.headers["location"] == f"https://{DOMAIN}:{https}/health"
+        # Traefik routes its own container (the dashboard) only once that container's healthcheck passes
+        deadline = time.monotonic() + 60
+        while get("/api/version", host=f"traefik.{DOMAIN}").status_code == 404 and time.monotonic() < deadline:
+            time.sleep(0.5)
         assert get("/api/version", host=f"traefik.{DOMAIN}").status_code == 401
         assert get("/api/version", host=f"traefik.{DOMAIN}", auth=("admin", "s3cret")).status_code == 200
         deadline = time.monotonic() + 90
