@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from pathlib import Path
 BACKENDS = ("arq", "dramatiq", "taskiq")
 CONCURRENCY = 10
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+POLL_PHASE = 0.5  # arq's default poll delay, the longest of the three
 
 
 # --- the bare libraries ----------------------------------------------------------------------
@@ -203,6 +205,15 @@ def generate(option: str, parent: Path) -> Path:
     return dest
 
 
+def project_python(project: Path) -> str:
+    """The interpreter the project's own environment runs: `uv sync` makes `.venv` the first time.
+    The workers, bare and aegis, and the producer all run in it, so they share every library version."""
+    py = project / ".venv" / "bin" / "python"
+    if not py.exists():
+        subprocess.run(["uv", "sync", "-q", "--project", str(project)], check=True, timeout=900)
+    return str(py)
+
+
 def _pkg(project: Path) -> str:
     import tomllib
     data = tomllib.loads((project / "pyproject.toml").read_text())
@@ -224,6 +235,9 @@ async def _batch(producer, n: int) -> float:
 
 
 async def _one(producer) -> float:
+    # A random pause first: arq's workers poll every 0.5 s, and alternating single jobs between two
+    # workers would otherwise lock each one's wait to a fixed phase of the other's polling.
+    await asyncio.sleep(random.uniform(0, POLL_PHASE))
     t = time.perf_counter()
     jid = await producer.enqueue(1, 2)
     while not await producer.done(jid):
@@ -275,12 +289,11 @@ async def measure(producers: dict, jobs: int, latency_jobs: int, rounds: int, pi
             await p.stop()
 
 
-def flush(prefixes: list[str]) -> None:
-    import redis
-    client = redis.Redis.from_url(os.environ["REDIS_URL"])
-    for p in prefixes:
-        for k in client.scan_iter(match=f"{p}*", count=1000):
-            client.delete(k)
+def flush(prefixes: list[str], python: str) -> None:
+    "Delete the bench's Redis keys (in the project's environment, where redis-py is)."
+    code = ("import os, sys, redis; c = redis.Redis.from_url(os.environ['REDIS_URL'])\n"
+            "for p in sys.argv[1:]:\n    [c.delete(k) for k in c.scan_iter(match=p + '*', count=1000)]")
+    subprocess.run([python, "-c", code, *prefixes], check=True)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -294,11 +307,12 @@ def run_backend(backend: str, project: Path, jobs: int, latency_jobs: int, round
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "WORKER_NAMESPACE": f"bench-aegis-{backend}",
            "PYTHONPATH": f"{project}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     pkg = _pkg(project)
-    cmds = {"bare": [sys.executable, __file__, "--worker", backend],
-            "aegis": [sys.executable, "-c", f"from {pkg}.cli import main; main()", "worker", "start", "-q", "default",
+    python = project_python(project)
+    cmds = {"bare": [python, __file__, "--worker", backend],
+            "aegis": [python, "-c", f"from {pkg}.cli import main; main()", "worker", "start", "-q", "default",
                       "--concurrency", str(CONCURRENCY)]}
     prefixes = [f"bench-bare-{backend}", f"bench-aegis-{backend}", "arq:"]
-    flush(prefixes)
+    flush(prefixes, python)
     procs = {f: subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for f, c in cmds.items()}
     try:
         time.sleep(3)  # the workers connect
@@ -306,7 +320,7 @@ def run_backend(backend: str, project: Path, jobs: int, latency_jobs: int, round
             if p.poll() is not None:
                 raise RuntimeError(f"{f} worker died: {p.stderr.read().decode()[-2000:]}")
         pids = json.dumps({f: p.pid for f, p in procs.items()})
-        out = subprocess.run([sys.executable, __file__, "--producer", backend, str(project), str(jobs),
+        out = subprocess.run([python, __file__, "--producer", backend, str(project), str(jobs),
                               str(latency_jobs), str(rounds), pids], env=env, capture_output=True, text=True,
                              timeout=1800)
         if out.returncode:
@@ -316,7 +330,7 @@ def run_backend(backend: str, project: Path, jobs: int, latency_jobs: int, round
         for p in procs.values():
             p.terminate()
             p.wait(60)
-        flush(prefixes)
+        flush(prefixes, python)
 
 
 def main() -> None:

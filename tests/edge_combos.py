@@ -61,7 +61,7 @@ MINE = ("traefik", "ollama")
 def validate_compose(data: dict) -> None:
     "The whole file against the Compose schema; our services have healthchecks; no infrastructure port is fixed."
     import jsonschema
-    jsonschema.validate(data, json.loads(SCHEMA.read_text()))
+    jsonschema.Draft7Validator(json.loads(SCHEMA.read_text())).validate(data)  # the spec is draft 7
     for name, svc in data["services"].items():
         assert name not in MINE or "healthcheck" in svc, f"{name} has no healthcheck"
         for port in svc.get("ports", []):

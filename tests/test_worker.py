@@ -53,11 +53,11 @@ def test_worker_pulls_in_the_cache_and_says_so():
 def test_compose_service_validates_scales_and_stops_gracefully(option):
     import jsonschema
     data = yaml.safe_load(render(answers_for(f"worker[{option}]", name="Shop"))["docker-compose.yml"].text)
-    jsonschema.validate(data, _schema())
+    jsonschema.Draft7Validator(_schema()).validate(data)  # the spec is draft 7
     svc = data["services"]["worker"]
     assert svc["command"] == ["shop", "worker", "start"]
     assert svc["deploy"] == {"replicas": "${WORKER_REPLICAS:-1}"}
-    assert svc["healthcheck"]["test"] == ["CMD", "shop", "worker", "alive"]
+    assert svc["healthcheck"]["test"] == ["CMD", "python", "-m", "shop.components.worker.alive"]
     assert svc["depends_on"]["redis"] == {"condition": "service_healthy"}
     assert svc["environment"]["REDIS_URL"] == "redis://redis:6379/0"
     assert "ports" not in svc

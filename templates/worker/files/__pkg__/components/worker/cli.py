@@ -9,8 +9,10 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import QUEUES, UnknownTask, task_queue
 from .tasks import TASKS
+
+# `.common` and `.backend` load the Redis clients: imported inside the commands that use them, so
+# the project's CLI (and `--help`) starts without them.
 
 worker_app = typer.Typer(help="Run background workers.", no_args_is_help=True)
 tasks_app = typer.Typer(help="Enqueue tasks and read their results.", no_args_is_help=True)
@@ -26,6 +28,7 @@ def start(
     """Run a worker until SIGTERM/SIGINT; running jobs get WORKER_SHUTDOWN_WAIT seconds to finish."""
     from ...settings import settings
     from . import backend
+    from .common import QUEUES
 
     queues = list(queue or QUEUES)
     unknown = [q for q in queues if q not in QUEUES]
@@ -70,6 +73,7 @@ def enqueue(
 ) -> None:
     """Enqueue a task; print its job id (and its result with --wait)."""
     from . import backend
+    from .common import UnknownTask, task_queue
 
     try:
         task_queue(name)

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 
 from ...health.core import Health
 from ...settings import settings
+from .alive import clear_alive, mark_alive
 from .tasks import TASKS
 
 # Every queue has its own consumers; `system` is kept for short housekeeping jobs so that a backlog
@@ -149,10 +150,12 @@ class Heartbeat:
         while not self._stop.is_set():
             try:
                 client.set(self.key, self.info, ex=ttl)
-            except redis.RedisError:
-                pass  # Redis away: the key expires and the health tree says so
+                mark_alive(time.time() + ttl)  # what the container's healthcheck reads
+            except (redis.RedisError, OSError):
+                pass  # Redis away: the key and the file expire and the health tree says so
             self._stop.wait(self.interval)
         try:
+            clear_alive()
             client.delete(self.key)
         finally:
             client.close()
