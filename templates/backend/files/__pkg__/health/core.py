@@ -90,15 +90,27 @@ class Check:
 def _node(h: Health, latency_ms: float | None = None, critical: bool = False) -> ComponentHealth:
     kids = {k: _node(v) for k, v in h.children.items()}
     status = worst([h.status, *(k.status for k in kids.values())])
-    return ComponentHealth(status=status, message=h.message, latency_ms=latency_ms, critical=critical,
-                           details=h.details, components=kids)
+    return ComponentHealth(
+        status=status,
+        message=h.message,
+        latency_ms=latency_ms,
+        critical=critical,
+        details=h.details,
+        components=kids,
+    )
 
 
 class HealthRunner:
     "Runs checks concurrently with a per-check timeout; keeps results `ttl` seconds."
 
-    def __init__(self, checks: Iterable[Check], timeout: float = 2.0, ttl: float = 1.0,
-                 service: str = "", version: str = ""):
+    def __init__(
+        self,
+        checks: Iterable[Check],
+        timeout: float = 2.0,
+        ttl: float = 1.0,
+        service: str = "",
+        version: str = "",
+    ):
         self.checks = list(checks)
         self.timeout, self.ttl = timeout, ttl
         self.service, self.version = service, version

@@ -18,8 +18,10 @@ from .core import HealthReport
 _JSON = "application/json"
 _NO_STORE = {"Cache-Control": "no-store"}
 _LIVE = b'{"status":"alive"}'
-_TREE = {200: {"model": HealthReport, "description": "healthy (or warnings)"},
-         503: {"model": HealthReport, "description": "at least one component is unhealthy"}}
+_TREE = {
+    200: {"model": HealthReport, "description": "healthy (or warnings)"},
+    503: {"model": HealthReport, "description": "at least one component is unhealthy"},
+}
 
 
 class PlainRoute(APIRoute):

@@ -29,13 +29,18 @@ class OllamaError(RuntimeError):
 class OllamaClient:
     "An async client for the Ollama endpoints this project uses: `async with OllamaClient() as c:`."
 
-    def __init__(self, base_url: str | None = None, timeout: float | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(
+        self,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ):
         self.base_url = (base_url or settings.ollama_url).rstrip("/")
         # generation can take minutes on a CPU: only connecting is kept short
         t = timeout if timeout is not None else settings.ollama_timeout
-        self._http = httpx.AsyncClient(base_url=self.base_url, transport=transport,
-                                       timeout=httpx.Timeout(t, connect=min(t, 5.0)))
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, transport=transport, timeout=httpx.Timeout(t, connect=min(t, 5.0))
+        )
 
     async def __aenter__(self) -> OllamaClient:
         return self
@@ -133,10 +138,15 @@ async def check() -> Health:
             return Health.unhealthy(str(e), url=client.base_url)
     names = [m.get("name") for m in models]
     if not has_model(models, settings.ollama_model):
-        return Health.warning(f"model {settings.ollama_model} is not installed: pull it with "
-                              f"`inference pull {settings.ollama_model}`", url=client.base_url, models=names)
-    return Health.healthy(f"{len(models)} model(s), {settings.ollama_model} ready",
-                          url=client.base_url, models=names)
+        return Health.warning(
+            f"model {settings.ollama_model} is not installed: pull it with "
+            f"`inference pull {settings.ollama_model}`",
+            url=client.base_url,
+            models=names,
+        )
+    return Health.healthy(
+        f"{len(models)} model(s), {settings.ollama_model} ready", url=client.base_url, models=names
+    )
 
 
 # --- the example endpoint -------------------------------------------------------------------
@@ -199,8 +209,9 @@ def models_cmd() -> None:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from e
     if not models:
-        typer.echo(f"no models on {settings.ollama_url}; pull one with "
-                   f"`inference pull {settings.ollama_model}`")
+        typer.echo(
+            f"no models on {settings.ollama_url}; pull one with `inference pull {settings.ollama_model}`"
+        )
     for m in models:
         size = m.get("size") or 0
         mark = "*" if has_model([m], settings.ollama_model) else " "

@@ -10,9 +10,18 @@ The names below are imported on first use, so the CLI starts without loading the
 
 import importlib
 
-_EXPORTS = {"cache_get": ".client", "cache_set": ".client", "cached": ".client", "check": ".health",
-            "close_redis": ".client", "get_redis": ".client", "key": ".client", "lifespan": ".pubsub",
-            "publish": ".pubsub", "subscribe": ".pubsub"}
+_EXPORTS = {
+    "cache_get": ".client",
+    "cache_set": ".client",
+    "cached": ".client",
+    "check": ".health",
+    "close_redis": ".client",
+    "get_redis": ".client",
+    "key": ".client",
+    "lifespan": ".pubsub",
+    "publish": ".pubsub",
+    "subscribe": ".pubsub",
+}
 __all__ = sorted(_EXPORTS)
 
 

@@ -14,10 +14,15 @@ async def check() -> Health:
     await r.ping()
     ping_ms = round((time.perf_counter() - start) * 1000, 2)
     info = await r.info()
-    details = {"ping_ms": ping_ms, "version": info.get("redis_version"), "role": info.get("role"),
-               "used_memory": info.get("used_memory_human"),
-               "connected_clients": info.get("connected_clients"),
-               "uptime_s": info.get("uptime_in_seconds"), "aof_enabled": bool(info.get("aof_enabled"))}
+    details = {
+        "ping_ms": ping_ms,
+        "version": info.get("redis_version"),
+        "role": info.get("role"),
+        "used_memory": info.get("used_memory_human"),
+        "connected_clients": info.get("connected_clients"),
+        "uptime_s": info.get("uptime_in_seconds"),
+        "aof_enabled": bool(info.get("aof_enabled")),
+    }
     limit, used = info.get("maxmemory") or 0, info.get("used_memory") or 0
     if limit and used > 0.9 * limit:
         return Health.warning(f"memory {used / limit:.0%} of maxmemory", **details)

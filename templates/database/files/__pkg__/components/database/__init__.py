@@ -11,8 +11,14 @@ The names below are imported on first use, so the CLI starts without loading SQL
 
 import importlib
 
-_EXPORTS = {"check": ".health", "dispose_engine": ".engine", "get_engine": ".engine",
-            "get_session": ".engine", "lifespan": ".migrate", "session": ".engine"}
+_EXPORTS = {
+    "check": ".health",
+    "dispose_engine": ".engine",
+    "get_engine": ".engine",
+    "get_session": ".engine",
+    "lifespan": ".migrate",
+    "session": ".engine",
+}
 __all__ = sorted(_EXPORTS)
 
 

@@ -18,8 +18,14 @@ async def check() -> Health:
         version = await conn.run_sync(lambda c: c.dialect.server_version_info)
     latency_ms = round((time.perf_counter() - start) * 1000, 2)
     st = await schema_status()
-    details = {"engine": engine_name(), "server_version": ".".join(map(str, version or ())),
-               "query_latency_ms": latency_ms, "revision": st.current, "head": st.head, "at_head": st.at_head}
+    details = {
+        "engine": engine_name(),
+        "server_version": ".".join(map(str, version or ())),
+        "query_latency_ms": latency_ms,
+        "revision": st.current,
+        "head": st.head,
+        "at_head": st.at_head,
+    }
     if not st.at_head:
         message = f"schema at {st.current or 'nothing'}, code needs {st.head}: run db upgrade"
         return Health.unhealthy(message, **details)

@@ -25,8 +25,9 @@ async def create_item(data: ItemCreate, s: Session) -> Item:
 
 
 @router.get("")
-async def list_items(s: Session, offset: Annotated[int, Query(ge=0)] = 0,
-                     limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[Item]:
+async def list_items(
+    s: Session, offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> list[Item]:
     rows = await s.exec(select(Item).order_by(col(Item.id)).offset(offset).limit(limit))
     return list(rows.all())
 

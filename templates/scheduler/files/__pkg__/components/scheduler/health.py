@@ -12,8 +12,11 @@ STALE_AFTER = 3  # heartbeats missed before the scheduler counts as down
 
 def _job(job: dict) -> Health:
     last = job.get("last_run") or {}
-    details = {"trigger": job.get("trigger"), "next_run_time": job.get("next_run_time"),
-               "last_run": last or None}
+    details = {
+        "trigger": job.get("trigger"),
+        "next_run_time": job.get("next_run_time"),
+        "last_run": last or None,
+    }
     if last and not last.get("ok"):
         return Health.warning(f"last run failed: {last.get('error')}", **details)
     return Health.healthy(f"next run {job.get('next_run_time') or 'not scheduled'}", **details)
@@ -22,11 +25,18 @@ def _job(job: dict) -> Health:
 def assess(beat: dict | None, now: float | None = None) -> Health:
     "The health of the scheduler from its heartbeat (`None`: never seen)."
     if beat is None:
-        return Health.warning("no heartbeat yet: is the scheduler process running? (scheduler start)",
-                              store=heartbeat.STORE)
+        return Health.warning(
+            "no heartbeat yet: is the scheduler process running? (scheduler start)", store=heartbeat.STORE
+        )
     age = round((now or time.time()) - beat["at"], 1)
-    details = {"store": heartbeat.STORE, "jobstore": beat.get("jobstore"), "heartbeat_age_s": age,
-               "host": beat.get("host"), "pid": beat.get("pid"), "jobs": len(beat.get("jobs", []))}
+    details = {
+        "store": heartbeat.STORE,
+        "jobstore": beat.get("jobstore"),
+        "heartbeat_age_s": age,
+        "host": beat.get("host"),
+        "pid": beat.get("pid"),
+        "jobs": len(beat.get("jobs", [])),
+    }
     children = {j["id"]: _job(j) for j in beat.get("jobs", [])}
     if beat.get("stopped"):
         status, message = "unhealthy", f"stopped {age:g}s ago"

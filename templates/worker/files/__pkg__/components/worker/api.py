@@ -28,8 +28,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 @router.get("")
 async def list_tasks() -> dict[str, Any]:
     "The registered tasks and their queues."
-    return {"library": backend.LIBRARY, "queues": list(QUEUES),
-            "tasks": {name: t.queue for name, t in TASKS.items()}}
+    return {
+        "library": backend.LIBRARY,
+        "queues": list(QUEUES),
+        "tasks": {name: t.queue for name, t in TASKS.items()},
+    }
 
 
 @router.post("/{name}", status_code=202)

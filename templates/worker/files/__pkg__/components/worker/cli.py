@@ -20,10 +20,12 @@ tasks_app = typer.Typer(help="Enqueue tasks and read their results.", no_args_is
 
 @worker_app.command("start")
 def start(
-    queue: Annotated[list[str] | None,
-                     typer.Option("--queue", "-q", help="Queue to consume (repeat; default: all).")] = None,
-    concurrency: Annotated[int | None,
-                           typer.Option(help="Jobs at once per queue (default: WORKER_CONCURRENCY).")] = None,
+    queue: Annotated[
+        list[str] | None, typer.Option("--queue", "-q", help="Queue to consume (repeat; default: all).")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Jobs at once per queue (default: WORKER_CONCURRENCY).")
+    ] = None,
 ) -> None:
     """Run a worker until SIGTERM/SIGINT; running jobs get WORKER_SHUTDOWN_WAIT seconds to finish."""
     from ...settings import settings

@@ -95,7 +95,8 @@ async def execute(name: str, kwargs: dict[str, Any], try_no: int) -> Any:
 # --- Redis ------------------------------------------------------------------------------------
 
 _async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
-    weakref.WeakKeyDictionary())
+    weakref.WeakKeyDictionary()
+)
 
 
 def async_redis() -> aioredis.Redis:
@@ -125,6 +126,7 @@ async def failed_counts() -> dict[str, int]:
 
 # --- worker liveness --------------------------------------------------------------------------
 
+
 def _heartbeat_prefix() -> str:
     return f"{namespace()}:worker:heartbeat:"
 
@@ -138,8 +140,15 @@ class Heartbeat:
 
     def __init__(self, queues: list[str], library: str):
         self.key = f"{_heartbeat_prefix()}{socket.gethostname()}:{os.getpid()}"
-        self.info = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "queues": queues,
-                                "library": library, "started": round(time.time(), 3)})
+        self.info = json.dumps(
+            {
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "queues": queues,
+                "library": library,
+                "started": round(time.time(), 3),
+            }
+        )
         self.interval = settings.worker_heartbeat_interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="worker-heartbeat", daemon=True)
@@ -179,6 +188,7 @@ async def alive_workers() -> list[dict[str, Any]]:
 
 # --- health -----------------------------------------------------------------------------------
 
+
 async def check() -> Health:
     """Per queue: queued, in progress, failed, and how many live workers consume it.
 
@@ -191,12 +201,27 @@ async def check() -> Health:
         s = {**stats.get(q, {"queued": 0, "in_progress": 0}), "failed": failed[q]}
         s["workers"] = sum(q in w.get("queues", ()) for w in workers)
         text = f"{s['queued']} queued, {s['in_progress']} in progress, {s['failed']} failed"
-        children[q] = (Health.healthy(text, **s) if s["workers"]
-                       else Health.unhealthy(f"no live worker consumes it; {text}", **s))
-    details = {"library": backend.LIBRARY, "workers": len(workers),
-               "hosts": sorted(f"{w.get('host')}:{w.get('pid')}" for w in workers)}
+        children[q] = (
+            Health.healthy(text, **s)
+            if s["workers"]
+            else Health.unhealthy(f"no live worker consumes it; {text}", **s)
+        )
+    details = {
+        "library": backend.LIBRARY,
+        "workers": len(workers),
+        "hosts": sorted(f"{w.get('host')}:{w.get('pid')}" for w in workers),
+    }
     if not workers:
-        return Health(status="unhealthy", message=f"no {backend.LIBRARY} worker alive: start one with "
-                      "`worker start` (or the `worker` compose service)", details=details, children=children)
-    return Health(status="healthy", message=f"{len(workers)} {backend.LIBRARY} worker(s) alive",
-                  details=details, children=children)
+        return Health(
+            status="unhealthy",
+            message=f"no {backend.LIBRARY} worker alive: start one with "
+            "`worker start` (or the `worker` compose service)",
+            details=details,
+            children=children,
+        )
+    return Health(
+        status="healthy",
+        message=f"{len(workers)} {backend.LIBRARY} worker(s) alive",
+        details=details,
+        children=children,
+    )

@@ -63,6 +63,7 @@ async def shutdown() -> None:
 
 # --- producer side ----------------------------------------------------------------------------
 
+
 async def enqueue(name: str, kwargs: dict[str, Any]) -> str:
     queue = task_queue(name)
     job_id = f"{namespace()}-{queue}-{uuid.uuid4().hex}"
@@ -87,8 +88,13 @@ async def status(job_id: str) -> JobInfo:
             return JobInfo(id=job_id, status="not_found", queue=queue)
         if res.success:
             return JobInfo(id=job_id, status="complete", task=res.function, queue=queue, result=res.result)
-        return JobInfo(id=job_id, status="failed", task=res.function, queue=queue,
-                       error=f"{type(res.result).__name__}: {res.result}")
+        return JobInfo(
+            id=job_id,
+            status="failed",
+            task=res.function,
+            queue=queue,
+            error=f"{type(res.result).__name__}: {res.result}",
+        )
     mapping = {JobStatus.in_progress: "in_progress", JobStatus.queued: "queued", JobStatus.deferred: "queued"}
     if st in mapping:
         info = await job.info()
@@ -111,6 +117,7 @@ async def queue_stats() -> dict[str, dict[str, int]]:
 
 # --- worker side ------------------------------------------------------------------------------
 
+
 def _arq_function(name: str):
     limit = max_tries(name)
 
@@ -128,11 +135,16 @@ def _arq_function(name: str):
 
 async def _run(queues: list[str], concurrency: int) -> None:
     workers = [
-        Worker(functions=[_arq_function(n) for n, t in TASKS.items() if t.queue == q],
-               queue_name=queue_key(q), redis_settings=_redis_settings(), max_jobs=concurrency,
-               handle_signals=False, job_completion_wait=settings.worker_shutdown_wait,
-               health_check_interval=int(settings.worker_heartbeat_interval) or 1,
-               keep_result=settings.worker_result_ttl)
+        Worker(
+            functions=[_arq_function(n) for n, t in TASKS.items() if t.queue == q],
+            queue_name=queue_key(q),
+            redis_settings=_redis_settings(),
+            max_jobs=concurrency,
+            handle_signals=False,
+            job_completion_wait=settings.worker_shutdown_wait,
+            health_check_interval=int(settings.worker_heartbeat_interval) or 1,
+            keep_result=settings.worker_result_ttl,
+        )
         for q in queues
     ]
     loop = asyncio.get_running_loop()

@@ -41,9 +41,12 @@ LIBRARY = "dramatiq"
 _MAINTENANCE_CHANCE = 50_000
 
 result_backend = RedisBackend(url=settings.redis_url, namespace=f"{settings.worker_namespace}-results")
-broker = RedisBroker(url=settings.redis_url, namespace=settings.worker_namespace,
-                     heartbeat_timeout=int(settings.worker_heartbeat_interval * 3000),
-                     maintenance_chance=_MAINTENANCE_CHANCE)
+broker = RedisBroker(
+    url=settings.redis_url,
+    namespace=settings.worker_namespace,
+    heartbeat_timeout=int(settings.worker_heartbeat_interval * 3000),
+    maintenance_chance=_MAINTENANCE_CHANCE,
+)
 broker.add_middleware(Results(backend=result_backend, result_ttl=settings.worker_result_ttl * 1000))
 broker.add_middleware(CurrentMessage())
 broker.add_middleware(AsyncIO())
@@ -57,9 +60,17 @@ def _actor(name: str) -> dramatiq.Actor:
         return get_event_loop_thread().run_coroutine(execute(name, kwargs, try_no))
 
     run.__name__ = name
-    return dramatiq.actor(run, actor_name=name, queue_name=TASKS[name].queue, broker=broker,
-                          max_retries=max_tries(name) - 1, min_backoff=500, max_backoff=30_000,
-                          time_limit=int(timeout(name) * 1000), store_results=True)
+    return dramatiq.actor(
+        run,
+        actor_name=name,
+        queue_name=TASKS[name].queue,
+        broker=broker,
+        max_retries=max_tries(name) - 1,
+        min_backoff=500,
+        max_backoff=30_000,
+        time_limit=int(timeout(name) * 1000),
+        store_results=True,
+    )
 
 
 ACTORS: dict[str, dramatiq.Actor] = {name: _actor(name) for name in TASKS}
@@ -75,6 +86,7 @@ async def shutdown() -> None:
 
 # --- producer side ----------------------------------------------------------------------------
 
+
 async def enqueue(name: str, kwargs: dict[str, Any]) -> str:
     message = await asyncio.to_thread(ACTORS[name].send_with_options, kwargs=kwargs)
     return f"{name}.{message.message_id}"
@@ -88,8 +100,9 @@ def _result(name: str, message_id: str) -> JobInfo:
     except ResultMissing:
         return JobInfo(id=job_id, status="pending", task=name, queue=queue)
     except ResultFailure as e:
-        return JobInfo(id=job_id, status="failed", task=name, queue=queue,
-                       error=f"{e.orig_exc_type}: {e.orig_exc_msg}")
+        return JobInfo(
+            id=job_id, status="failed", task=name, queue=queue, error=f"{e.orig_exc_type}: {e.orig_exc_msg}"
+        )
     return JobInfo(id=job_id, status="complete", task=name, queue=queue, result=value)
 
 
@@ -117,6 +130,7 @@ async def queue_stats() -> dict[str, dict[str, int]]:
 
 
 # --- worker side ------------------------------------------------------------------------------
+
 
 def run_worker(queues: list[str], concurrency: int) -> None:
     "Block running a Dramatiq worker for `queues` until a signal."

@@ -34,9 +34,13 @@ from .tasks import TASKS
 
 LIBRARY = "taskiq"
 
+
 def _result_backend() -> RedisAsyncResultBackend:
-    return RedisAsyncResultBackend(settings.redis_url, result_ex_time=settings.worker_result_ttl,
-                                   prefix_str=f"{settings.worker_namespace}-results")
+    return RedisAsyncResultBackend(
+        settings.redis_url,
+        result_ex_time=settings.worker_result_ttl,
+        prefix_str=f"{settings.worker_namespace}-results",
+    )
 
 
 # Acknowledged entries stay in a stream until trimmed: keep about this many per queue (a backlog
@@ -60,18 +64,28 @@ class _TryNumber(TaskiqMiddleware):
 
 
 def _stream_broker(queue: str) -> RedisStreamBroker:
-    longest = max((timeout(n) for n, t in TASKS.items() if t.queue == queue),
-                  default=settings.worker_job_timeout)
-    return RedisStreamBroker(settings.redis_url, queue_name=stream(queue), consumer_group_name="workers",
-                             idle_timeout=int((longest + 5) * 1000), maxlen=_MAXLEN)
+    longest = max(
+        (timeout(n) for n, t in TASKS.items() if t.queue == queue), default=settings.worker_job_timeout
+    )
+    return RedisStreamBroker(
+        settings.redis_url,
+        queue_name=stream(queue),
+        consumer_group_name="workers",
+        idle_timeout=int((longest + 5) * 1000),
+        maxlen=_MAXLEN,
+    )
 
 
 def _broker(queue: str) -> AsyncBroker:
     "The worker's broker of `queue`, with the registry's tasks, results and retries."
-    return (_stream_broker(queue)
-            .with_result_backend(_result_backend())
-            .with_middlewares(SimpleRetryMiddleware(default_retry_count=settings.worker_max_tries,
-                                                    default_retry_label=True), _TryNumber()))
+    return (
+        _stream_broker(queue)
+        .with_result_backend(_result_backend())
+        .with_middlewares(
+            SimpleRetryMiddleware(default_retry_count=settings.worker_max_tries, default_retry_label=True),
+            _TryNumber(),
+        )
+    )
 
 
 BROKERS: dict[str, AsyncBroker] = {q: _broker(q) for q in QUEUES}
@@ -97,9 +111,9 @@ KICKERS = {name: _task(name) for name in TASKS}
 # and tests may run several loops (even at once, in threads): producers get brokers of their own per
 # loop (kicking needs no registered task, only its name and labels).
 
-_producers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[dict[str, RedisStreamBroker],
-                                                                         RedisAsyncResultBackend]] = (
-    weakref.WeakKeyDictionary())
+_producers: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[dict[str, RedisStreamBroker], RedisAsyncResultBackend]
+] = weakref.WeakKeyDictionary()
 
 
 async def _producer() -> tuple[dict[str, RedisStreamBroker], RedisAsyncResultBackend]:
@@ -157,6 +171,7 @@ async def queue_stats() -> dict[str, dict[str, int]]:
 
 # --- worker side ------------------------------------------------------------------------------
 
+
 async def _run(queues: list[str], concurrency: int) -> None:
     finish = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -165,8 +180,15 @@ async def _run(queues: list[str], concurrency: int) -> None:
     receivers = []
     for q in queues:
         BROKERS[q].is_worker_process = True
-        receivers.append(Receiver(BROKERS[q], max_async_tasks=concurrency, max_prefetch=0, run_startup=True,
-                                  wait_tasks_timeout=settings.worker_shutdown_wait))
+        receivers.append(
+            Receiver(
+                BROKERS[q],
+                max_async_tasks=concurrency,
+                max_prefetch=0,
+                run_startup=True,
+                wait_tasks_timeout=settings.worker_shutdown_wait,
+            )
+        )
     with Heartbeat(queues, LIBRARY):
         try:
             await asyncio.gather(*(r.listen(finish) for r in receivers))
