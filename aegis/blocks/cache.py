@@ -21,7 +21,7 @@ def _cache(option, ctx) -> Contribution:
              EnvVar("REDIS_PREFIX", slug, "prefix of every key and channel of this app"),
              EnvVar("HEALTH_PUBLISH_INTERVAL", "10", "seconds between health runs published on the health channel (0 = off)")],
         settings=[Setting("redis_url", "str", '"redis://127.0.0.1:6379/0"', "Redis URL"),
-                  Setting("redis_prefix", "str", repr(slug), "prefix of every key and channel"),
+                  Setting("redis_prefix", "str", f'"{slug}"', "prefix of every key and channel"),
                   Setting("redis_max_connections", "int", "50", "connections per process at most"),
                   Setting("redis_cache_ttl", "float", "300.0", "default TTL of cache entries (seconds)"),
                   Setting("health_publish_interval", "float", "10.0", "seconds between published health runs (0 = off)")],
