@@ -46,14 +46,25 @@ _README = """\
 ## Cache (Redis)
 
 ```python
-from PKG.components.cache import cache_get, cache_set, cached, publish, subscribe
+from PKG.components.cache import (
+    cache_get,
+    cache_set,
+    cached,
+    publish,
+    subscribe,
+)
 
-await cache_set("report", data, ttl=60)          # JSON, expires after 60 s
-@cached("prices", ttl=30)                         # cache what an async function returns
+await cache_set("report", data, ttl=60)  # JSON, expires after 60 s
+
+
+@cached("prices", ttl=30)  # cache what an async function returns
 async def prices(symbol: str) -> dict: ...
-await publish("orders", {"id": 7})                # to whoever subscribes now
+
+
+await publish("orders", {"id": 7})  # to whoever subscribes now
 async with subscribe("orders") as messages:
-    async for m in messages: ...
+    async for m in messages:
+        ...
 ```
 
 The backend publishes its health changes on the `health` channel: `SLUG cache listen health`."""
