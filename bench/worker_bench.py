@@ -15,8 +15,10 @@ gives both the same conditions):
 - throughput: `--rounds` batches of `--jobs / --rounds` jobs per flavour, each enqueued and then
   waited for until the last result is readable; the best batch rate (jobs/s) is compared (other
   load only ever slows a batch down), the median is shown too;
-- latency: `--latency` single jobs per flavour, alternating, each enqueued then polled every
-  millisecond until its result is readable; median and 95th percentile;
+- latency: `--latency` single jobs per flavour, alternating, each after a random pause (so arq's
+  0.5 s polling phase is random too), enqueued, then polled every millisecond until its result is
+  read (bare: the library's status then result calls; aegis: the generated `status()`); median and
+  95th percentile;
 - CPU: the worker process's CPU time per job during a batch (from /proc) and the producer's CPU
   time per enqueue, the lowest over the rounds: less sensitive to other load than wall time.
 
@@ -68,7 +70,9 @@ def bare_arq():
             return (await self.pool.enqueue_job("add", x, y, _queue_name=queue)).job_id
 
         async def done(self, job_id):
-            return await Job(job_id, self.pool, _queue_name=queue).status() == JobStatus.complete
+            # complete, then read the result: the same two steps as the generated `status()`
+            job = Job(job_id, self.pool, _queue_name=queue)
+            return await job.status() == JobStatus.complete and (await job.result_info()) is not None
 
         async def stop(self):
             await self.pool.aclose()
@@ -130,12 +134,15 @@ def bare_dramatiq():
 
 
 def bare_taskiq():
+    from taskiq import SimpleRetryMiddleware
     from taskiq.receiver import Receiver
     from taskiq_redis import RedisAsyncResultBackend, RedisStreamBroker
 
     url = os.environ["REDIS_URL"]
     results = RedisAsyncResultBackend(url, result_ex_time=3600, prefix_str="bench-bare-taskiq-results")
-    broker = RedisStreamBroker(url, queue_name="bench-bare-taskiq:default").with_result_backend(results)
+    # with the retry middleware, as the generated code has: Dramatiq's Retries and arq's retries come built in
+    broker = (RedisStreamBroker(url, queue_name="bench-bare-taskiq:default").with_result_backend(results)
+              .with_middlewares(SimpleRetryMiddleware(default_retry_count=3)))
 
     @broker.task(task_name="add")
     async def add(x, y):
@@ -159,7 +166,8 @@ def bare_taskiq():
             return (await add.kiq(x, y)).task_id
 
         async def done(self, job_id):
-            return await results.is_result_ready(job_id)
+            # ready, then read: the same two steps as the generated `status()`
+            return await results.is_result_ready(job_id) and (await results.get_result(job_id)).return_value is not None
 
         async def stop(self):
             await broker.shutdown()
