@@ -3,7 +3,13 @@
 Run: python bench/init_bench.py [--runs 10]. Prints medians (and min/max) in milliseconds.
 Targets (issue 2): import <= 150 ms, init in-process <= 300 ms (core), init process <= 1 s.
 """
-import argparse, shutil, statistics, subprocess, sys, tempfile, time
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 

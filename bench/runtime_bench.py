@@ -17,7 +17,16 @@ soon as a container starts (docker exec), which is the point of the comparison.
     python bench/runtime_bench.py [--rounds 3] [--keep]
 """
 from __future__ import annotations
-import argparse, json, os, shutil, statistics, subprocess, sys, tempfile, time
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +137,8 @@ def main():
         t0 = time.perf_counter(); r = health(folder); api.append((time.perf_counter() - t0) * 1000)
         assert r.healthy, r.problems()
     cli = []
-    code = "from aegis.runtime import register_cli; from aegis.cli import app, main; register_cli(app); main(['health', '--json', '-p', %r])" % str(folder)
+    code = ("from aegis.runtime import register_cli; from aegis.cli import app, main; register_cli(app); "
+            f"main(['health', '--json', '-p', {str(folder)!r}])")
     for _ in range(5):
         t0 = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)

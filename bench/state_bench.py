@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,8 +31,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
-import genproj  # noqa: E402
-from health_bench import measure  # noqa: E402
+import genproj
+from health_bench import measure
 
 COMBOS = ["database", "database[postgres]", "cache", "scheduler", "scheduler[sqlite]", "scheduler[postgres]",
           "scheduler,cache", "database,cache,scheduler[sqlite]", "database[postgres],cache,scheduler[postgres]"]

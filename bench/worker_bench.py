@@ -329,7 +329,7 @@ def run_backend(backend: str, project: Path, jobs: int, latency_jobs: int, round
                 raise RuntimeError(f"{f} worker died: {p.stderr.read().decode()[-2000:]}")
         pids = json.dumps({f: p.pid for f, p in procs.items()})
         out = subprocess.run([python, __file__, "--producer", backend, str(project), str(jobs),
-                              str(latency_jobs), str(rounds), pids], env=env, capture_output=True, text=True,
+                              str(latency_jobs), str(rounds), pids], check=False, env=env, capture_output=True, text=True,
                              timeout=1800)
         if out.returncode:
             raise RuntimeError(out.stderr[-3000:])
