@@ -38,7 +38,6 @@ def _common(ctx) -> Contribution:
         make=[MakeTarget("migrate", f"$(RUN) {slug} db upgrade", "apply the database migrations"),
               MakeTarget("migration", f'$(RUN) {slug} db revision -m "$(m)"', 'write a migration: make migration m="add users"'),
               MakeTarget("backup", f"$(RUN) {slug} db backup", "back up the database now")],
-        test_env={"DB_MIGRATE_ON_START": "true"},
         readme=_README.replace("SLUG", slug))
 
 def _database(option, ctx) -> Contribution:
@@ -85,7 +84,11 @@ SLUG db backup                    # into BACKUP_DIR, keeping BACKUP_KEEP files
 
 The backend refuses to start while the schema is behind, unless `DB_MIGRATE_ON_START=true`. In
 Docker, the webserver upgrades the schema as it starts (`DB_MIGRATE_ON_START=true` in its container;
-replicas take turns through a PostgreSQL advisory lock)."""
+replicas take turns through a PostgreSQL advisory lock).
+
+`make test` runs the app on a throwaway database, migrated first and dropped after: a SQLite file,
+or with PostgreSQL a database of its own on the server `DATABASE_URL` names (its role must be allowed
+to create databases; the tests are skipped, saying why, when it cannot)."""
 
 SPECS = [Component("database", "Data persistence with SQLModel (SQLite or PostgreSQL)",
                    options={"sqlite": "a file on a shared volume, no server", "postgres": "PostgreSQL in its own container"},
