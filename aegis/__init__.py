@@ -10,7 +10,7 @@ __all__ = []
 # %% ../nbs/09_api.ipynb #aa1590bc
 __version__ = "0.1.0"
 
-_API = {"init": "aegis.project", "Project": "aegis.project", "project_root": "aegis.project",
+_API = {"init": "aegis.project", "Project": "aegis.project", "project_root": "aegis.project", "fill_env": "aegis.project",
         "components": "aegis.catalog", "parse_selection": "aegis.specs", "AegisError": "aegis.specs",
         # evolve: change a project people have edited
         "add": "aegis.evolve", "remove": "aegis.evolve", "update": "aegis.evolve",

@@ -13,7 +13,7 @@ import typer
 from .specs import AegisError
 
 # %% auto #0
-__all__ = ['app', 'CLI_MODULES', 'console', 'init', 'components_cmd', 'version', 'main']
+__all__ = ['app', 'CLI_MODULES', 'console', 'init', 'components_cmd', 'version', 'env_cmd', 'main']
 
 # %% ../nbs/08_cli.ipynb #0be2c00c
 app = typer.Typer(name="aegis", help="Generate, evolve and run production-shaped Python stacks.",
@@ -44,7 +44,7 @@ def init(name: str = typer.Argument(..., help="Project name, e.g. my-api"),
          force: bool = typer.Option(False, "-f", "--force", help="Replace an existing non-empty folder"),
          python_version: str = typer.Option("3.11", "--python-version", help="3.11, 3.12 or 3.13"),
          no_git: bool = typer.Option(False, "--no-git", help="Do not create a git repository"),
-         lock: Optional[bool] = typer.Option(None, "--lock/--no-lock", help="Write uv.lock (default: when uv is installed)")):
+         lock: Optional[bool] = typer.Option(None, "--lock/--no-lock", help="Write uv.lock, resolved offline from uv's cache (default: when uv is installed)")):
     "Generate a new project."
     from aegis.project import init as _init
     if components is None and not no_interactive and sys.stdin.isatty(): components = _ask_components()
@@ -67,6 +67,21 @@ def version():
     "Print the aegis version."
     from aegis import __version__
     print(__version__)
+
+@app.command("env")
+def env_cmd(fill: bool = typer.Option(False, "--fill", help="Append the missing settings to .env, with fresh secrets"),
+            project_path: Optional[Path] = typer.Option(None, "-p", "--project-path", help="the project folder (default: the one containing the current folder)")):
+    "Settings of the project's components that .env lacks (exit 1 when some are); --fill appends them."
+    from aegis.project import fill_env, missing_env, project_root
+    root = project_root(project_path)
+    if fill:
+        added = fill_env(root)
+        print(f"added to {root / '.env'}: {', '.join(added)}" if added else ".env has every setting")
+        return
+    missing = missing_env(root)
+    if not missing: print(".env has every setting"); return
+    print(f".env lacks {', '.join(missing)}: `aegis env --fill` appends them with fresh secrets")
+    raise typer.Exit(1)
 
 # %% ../nbs/08_cli.ipynb #809d2f92
 CLI_MODULES: tuple[str, ...] = ("evolve", "runtime")

@@ -192,9 +192,19 @@ class ComposeProject:
     data: dict
     text: str
     warnings: list = field(default_factory=list)
+    missing: frozenset = frozenset()   # variables used without a default that nothing sets
 
     @property
     def services(self) -> dict: return self.data.get("services") or {}
+
+    def require_env(self) -> None:
+        "Refuse to start when the file needs settings the project declares (`.env.example`) that `.env` lacks."
+        example = self.folder / ".env.example"
+        declared = read_env_file(example) if example.is_file() else {}
+        lacking = sorted(m for m in self.missing if m in declared)
+        if lacking:
+            raise AegisError(f".env lacks {', '.join(lacking)} (from a component added after it was written): "
+                             "run `aegis env --fill` to append them with fresh secrets; nothing was started")
 
 def load(path: str | Path | None = None, overrides: dict | None = None, environ: dict | None = None,
          validate: bool = True) -> ComposeProject:
@@ -219,7 +229,7 @@ def load(path: str | Path | None = None, overrides: dict | None = None, environ:
         check_subset(data, file.name)
     warnings = [f"variable {m} is not set: using an empty string (set it in .env)" for m in sorted(missing)]
     if "version" in data: warnings.append("`version` is obsolete and ignored")
-    return ComposeProject(file, folder, project_name(data, folder, env), env, data, text, warnings)
+    return ComposeProject(file, folder, project_name(data, folder, env), env, data, text, warnings, frozenset(missing))
 
 # %% ../nbs/05b_compose.ipynb #5d07d52c
 _CACHE: dict = {}

@@ -220,15 +220,16 @@ def _from_private_store(place: Place) -> dict | None:
     blobs = cat_blobs(old, [oid for _, oid in files.values()])
     return {p: (0o755 if m == "100755" else 0o644, blobs[oid]) for p, (m, oid) in files.items()}
 
-def _env_notes(root: Path, answers: dict) -> list[str]:
-    "New keys for `.env`: reported, never written (the file holds the user's secrets)."
+def _env_notes(root: Path, old: dict, answers: dict) -> list[str]:
+    "Keys the change brings that `.env` lacks: reported, never written (the file holds the user's secrets)."
+    from aegis.compose import read_env_file
     from aegis.render import context
     env = root / ".env"
     if not env.exists(): return []
-    have = {l.split("=", 1)[0].strip() for l in env.read_text(encoding="utf-8", errors="replace").splitlines()
-            if "=" in l and not l.lstrip().startswith("#")}
-    new = [v.name for v in context(answers)["slots"].env if v.name not in have]
-    return [f"new settings for .env (values in .env.example; aegis never edits .env): {', '.join(new)}"] if new else []
+    have, before = read_env_file(env), {v.name for v in context(old)["slots"].env}
+    new = [v.name for v in context(answers)["slots"].env if v.name not in have and v.name not in before]
+    return [f"new settings, not in .env (aegis never edits it): {', '.join(new)}; "
+            "`aegis env --fill` appends them with fresh secrets"] if new else []
 
 def _diff(plan_, ours_blobs: dict[str, bytes]) -> str:
     out = []
@@ -278,7 +279,7 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
         ours = ls_tree(place, ours_tree, env=st.env)
         pl = plan(place, base, ours, theirs, f"aegis: {label}", env=st.env, trees=(base_commit + "^{tree}", ours_tree))
         result.changes, result.conflicts = pl.changes, pl.conflicts
-        result.notes += _env_notes(root, new) if (new["components"] != answers["components"]) else []
+        result.notes += _env_notes(root, answers, new) if (new["components"] != answers["components"]) else []
         if not pl.changes and not pl.conflicts and not dry_run:
             # the new render differs from the base only where the user already has it: just record it
             new_commit = st.write_commit(theirs, f"aegis: {label}", parent=old_commit)

@@ -83,6 +83,7 @@ def local_command(cmd: list[str], venv: Path, port: int | None, container_port: 
 def _app_services(folder: Path):
     from aegis.compose import load
     cp = load(folder)
+    cp.require_env()
     return cp, {n: s for n, s in cp.services.items() if "build" in s}
 
 def _port_of(cp) -> int:

@@ -14,7 +14,8 @@ from .names import project_name
 from .render import ANSWERS_FILE, SUPPORTED_PYTHONS, Tree, context, env_text, env_values, read_answers, render
 
 # %% auto #0
-__all__ = ['project_root', 'write_tree', 'write_env', 'pick_web_port', 'git', 'enclosing_repo', 'git_init', 'Project', 'init']
+__all__ = ['project_root', 'write_tree', 'write_env', 'missing_env', 'fill_env', 'pick_web_port', 'git', 'enclosing_repo',
+           'git_init', 'Project', 'init']
 
 # %% ../nbs/03_project.ipynb #83763295
 def project_root(path: str | Path | None = None) -> Path:
@@ -47,6 +48,32 @@ def write_env(root: Path, answers: dict, web_port: int) -> dict[str, str]:
     with os.fdopen(fd, "w") as fh: fh.write(env_text(values, {v.name: v.doc for v in ctx["slots"].env}))
     os.chmod(p, 0o600)
     return values
+
+# %% ../nbs/03_project.ipynb #f1e2d3c5
+def missing_env(root: Path) -> list[str]:
+    "Settings the project's components declare that `.env` lacks."
+    from aegis.compose import read_env_file
+    answers = read_answers((root / ANSWERS_FILE).read_text())
+    have = read_env_file(root / ".env") if (root / ".env").exists() else {}
+    return [v.name for v in context(answers)["slots"].env if v.name not in have]
+
+def fill_env(project_path=None) -> list[str]:
+    "Append to `.env` the settings it lacks (fresh secrets, documented), changing no existing line; returns their names."
+    from aegis.compose import read_env_file
+    root = project_root(project_path)
+    missing = missing_env(root)
+    if not missing: return []
+    p = root / ".env"
+    existing = read_env_file(p) if p.exists() else {}
+    answers = read_answers((root / ANSWERS_FILE).read_text())
+    values = env_values(answers, web_port=int(existing.get("WEB_PORT") or pick_web_port(root.name)), existing=existing)
+    docs = {v.name: v.doc for v in context(answers)["slots"].env}
+    text = p.read_text() if p.exists() else ""
+    add = env_text({k: values[k] for k in missing}, docs)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "w") as fh: fh.write(("\n" if text and not text.endswith("\n") else "") + add)
+    os.chmod(p, 0o600)
+    return missing
 
 # %% ../nbs/03_project.ipynb #4dd7b01f
 def _port_free(port: int) -> bool:

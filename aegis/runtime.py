@@ -326,7 +326,9 @@ def _resolve_and_plan(path, offline, client, say):
     file = find_compose(path)
     env = project_env(file.parent)
     overrides = resolve_images(image_defaults(file.read_text()), env, offline, client, say)
-    plan = make_plan(load(file, overrides))
+    cp = load(file, overrides)
+    cp.require_env()
+    plan = make_plan(cp)
     plan.overrides = overrides
     for w in plan.warnings: say(f"warning: {w}")
     return plan

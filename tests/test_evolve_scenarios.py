@@ -567,3 +567,25 @@ def test_symlink_made_by_the_user_is_never_overwritten(proj, side):
     abort(proj)
     assert (proj / "app/b.py").is_symlink() and os.readlink(proj / "app/b.py") == "a.py"
     assert status(proj) == b""
+
+
+def test_added_settings_are_reported_then_filled_on_request(tmp_path):
+    "E15 keeps .env untouched by changes; `aegis up` then names what it lacks, and `aegis env --fill` appends only that."
+    from aegis.compose import load
+    from conftest import run_aegis
+    from aegis.project import init
+    p = init("Env Later", output_dir=tmp_path, git=True).path
+    r = add("database[postgres]", p)
+    note = next(n for n in r.notes if "POSTGRES_PASSWORD" in n)
+    assert "aegis env --fill" in note
+    before = (p / ".env").read_text()
+    with pytest.raises(AegisError, match=r"\.env lacks POSTGRES_DB, POSTGRES_PASSWORD, POSTGRES_USER.*aegis env --fill"):
+        load(p).require_env()
+    assert run_aegis("env", "-p", str(p)).returncode == 1
+    assert run_aegis("env", "--fill", "-p", str(p)).returncode == 0
+    after = (p / ".env").read_text()
+    assert after.startswith(before) and "POSTGRES_PASSWORD=" in after[len(before):]
+    assert run_aegis("env", "-p", str(p)).returncode == 0
+    load(p).require_env()
+    # removing a component reports no "new" settings: none are new
+    assert not [n for n in remove("database", p).notes if "new settings" in n]
