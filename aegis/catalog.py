@@ -30,12 +30,13 @@ class Catalog:
 
     def __rich__(self):
         "Four columns fit a terminal; the details go under each summary."
+        from rich.markup import escape as plain   # `[sqlite] database` is text, not markup
         from rich.table import Table
         t = Table(title="aegis components", show_lines=True, expand=True)
         for c, ratio in (("component", 2), ("options", 2), ("requires", 2), ("what it adds", 6)): t.add_column(c, ratio=ratio)
         for r in self.rows:
-            details = "\n".join(f"[dim]{k}:[/] {r[k]}" for k in ("packages", "env", "services", "health") if r[k] != "-")
-            t.add_row(f"{r['component']}\n[dim]{r['status']}[/]", r["options"], r["requires"], f"{r['summary']}\n{details}")
+            details = "\n".join(f"[dim]{k}:[/] {plain(r[k])}" for k in ("packages", "env", "services", "health") if r[k] != "-")
+            t.add_row(f"{r['component']}\n[dim]{r['status']}[/]", plain(r["options"]), plain(r["requires"]), f"{plain(r['summary'])}\n{details}")
         return t
 
     def __getitem__(self, name: str) -> dict: return next(r for r in self.rows if r["component"] == name)

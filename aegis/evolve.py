@@ -7,7 +7,7 @@ Docs: https://aegis-nbstack.github.io/aegis/evolve.html.md"""
 # %% ../nbs/04_evolve.ipynb #6ca6bf94
 from __future__ import annotations
 import difflib, html, json, os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 from .specs import AegisError, lookup, parse_selection, registry, split_items
@@ -188,8 +188,9 @@ class ChangeResult:
 # %% ../nbs/04_evolve.ipynb #d136c8b8
 def _check_clean(place: Place):
     if not place.has_repo: return
-    # .env is written once at init and never committed (it holds secrets): it is not "uncommitted work"
-    out = place.git("status", "--porcelain", "-z", "--untracked-files=all", "--", ".", ":(exclude).env").stdout
+    # .env is written once at init and never committed (it holds secrets): it is not "uncommitted work";
+    # nor is uv.lock, which uv rewrites on its own and no change of aegis writes (commits name their files)
+    out = place.git("status", "--porcelain", "-z", "--untracked-files=all", "--", ".", ":(exclude).env", ":(exclude)uv.lock").stdout
     paths = [r[3:].decode("utf-8", "replace") for r in out.split(b"\0") if len(r) > 3 and r[2:3] == b" "]
     if paths:
         more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
@@ -331,7 +332,7 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
             paths = [c.path for c in conflicts]
             place.git("--literal-pathspecs", "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
                       input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths))
-            if commit: commit_project(place, f"aegis: {rec['action']}")
+            if commit: commit_project(place, f"aegis: {rec['action']}", rec["touched"])
         finish(place, rec)
         return ChangeResult(rec["action"], root, "continued", notes=notes + rec.get("notes", []))
 
@@ -384,7 +385,12 @@ def _run_cli(fn, *, cont=False, abort_=False, project_path=None):
     except AegisError as e:
         print(f"error: {e}", file=sys.stderr)
         raise typer.Exit(2)
-    Console().print(result)
+    console = Console()
+    if result.diff and not console.is_terminal:
+        # piped or redirected: the diff exactly as computed (a patch), not cut to a width nor tabs expanded
+        console.print(replace(result, diff=""))
+        sys.stdout.write(result.diff + "\n")
+    else: console.print(result)
     raise typer.Exit(result.exit_code)
 
 def register_cli(app):

@@ -261,7 +261,7 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
                 checkpoint("refs")
                 rec["phase"] = "pending"; write_record(place, rec)
                 return "pending"
-            if place.has_repo and commit and touched: commit_project(place, f"aegis: {action}"); done.append("commit")
+            if place.has_repo and commit and touched: commit_project(place, f"aegis: {action}", touched); done.append("commit")
             checkpoint("commit")
             finish(place, rec)
             return "applied"
@@ -272,15 +272,17 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
                                  "fix that, then run aegis update --abort") from e
             raise
 
-def commit_project(place: Place, message: str):
-    "Commit the project folder's changes (aegis' identity if the user has none configured)."
-    args = ["--literal-pathspecs", "commit", "-q", "--no-verify", "-m", message, "--", "."]
-    p = place.git(*args, check=False)
+def commit_project(place: Place, message: str, paths: list[str]):
+    """Commit `paths` (the change's own files, as they are in the working tree) and nothing else: the user's
+    other edits stay uncommitted, as `git merge --continue` leaves them (aegis' identity if the user has none)."""
+    args = ["--literal-pathspecs", "commit", "-q", "--no-verify", "-m", message, "--pathspec-from-file=-", "--pathspec-file-nul"]
+    listed = b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths)
+    p = place.git(*args, input=listed, check=False)
     said = p.stdout + p.stderr
     if p.returncode and any(m in said for m in (b"nothing to commit", b"nothing added to commit", b"no changes added to commit")):
         return                                             # e.g. the user already committed the resolution
     if p.returncode and (b"identity" in p.stderr or b"tell me who you are" in p.stderr or b"email" in p.stderr):
-        p = place.git("-c", "user.name=aegis", "-c", "user.email=aegis@localhost", *args, check=False)
+        p = place.git("-c", "user.name=aegis", "-c", "user.email=aegis@localhost", *args, input=listed, check=False)
     if p.returncode:
         lines = (p.stderr or p.stdout).decode(errors="replace").strip().splitlines()
         raise AegisError(f"git commit failed: {lines[-1] if lines else 'exit ' + str(p.returncode)}")

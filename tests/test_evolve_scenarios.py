@@ -307,6 +307,21 @@ def test_e18_continue_advances_the_base(proj, side):
     assert (proj / "app/a.py").read_bytes() == edit_line(edit_line(LINES, 5, b"resolved"), 11, b"aegis 11")
 
 
+def test_continue_commits_the_changes_files_only(proj, side):
+    "Edits the user makes while resolving, elsewhere, stay theirs: uncommitted, as after `git merge --continue`."
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine"))
+    commit(proj)
+    side.files["app/a.py"] = edit_line(LINES, 5, b"aegis'")
+    assert update(proj, renderer=side).status == "pending"
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"resolved"))
+    (proj / "mine.py").write_text("x = 1\n"); git(proj, "add", "mine.py")          # staged, unrelated
+    (proj / "README.md").write_bytes((proj / "README.md").read_bytes() + b"more\n")  # modified, unrelated
+    assert continue_(proj).status == "continued"
+    committed = git(proj, "show", "--name-only", "--format=", "HEAD").stdout.split()
+    assert b"app/a.py" in committed and b"mine.py" not in committed and b"README.md" not in committed
+    assert git(proj, "status", "--porcelain", "--", "mine.py", "README.md").stdout.split() == [b"M", b"README.md", b"A", b"mine.py"]
+
+
 def test_e19_abort_restores_exactly(proj, side):
     (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine"))
     commit(proj)
@@ -346,6 +361,8 @@ def test_e21_dry_run_shows_the_diff_and_writes_nothing(proj, side):
     assert state(proj) == before and git(proj, "count-objects", "-v").stdout == objects
     res = cli("add", "worker[dramatiq]", "--dry-run", "-p", proj)
     assert res.returncode == 0 and "(dry run)" in res.stdout and "+  worker:" in res.stdout
+    # piped: the patch as computed, lines not cut to a terminal's width, the Makefile's tabs kept
+    assert max(map(len, res.stdout.splitlines())) > 100 and "\n+\t" in res.stdout and "…" not in res.stdout
     assert state(proj) == before
 
 

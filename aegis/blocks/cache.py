@@ -40,7 +40,7 @@ def _cache(option, ctx) -> Contribution:
         cli=[("cache", "components.cache.cli:app")],
         make=[MakeTarget("listen", f"$(RUN) {slug} cache listen health", "print the health changes the backend publishes")],
         test_env={"REDIS_URL": "redis://127.0.0.1:6379/12"},
-        readme=_README.replace("SLUG", slug))
+        readme=_README.replace("SLUG", slug).replace("PKG", ctx["project"]["pkg"]))
 
 _README = """\
 ## Cache (Redis)
