@@ -16,10 +16,21 @@ __all__ = ['MAX_NAME', 'RESERVED', 'ProjectName', 'project_name']
 # %% ../nbs/01_names.ipynb #0bc71b32
 MAX_NAME = 50
 
-# Packages a generated project imports: a project package with one of these names would shadow it.
-RESERVED = {"aegis", "alembic", "anyio", "apscheduler", "arq", "asyncpg", "aiosqlite", "app", "dramatiq", "docker",
-            "fastapi", "flet", "httpx", "jinja2", "logfire", "pydantic", "pytest", "redis", "rich", "ruff",
-            "sqlalchemy", "sqlmodel", "starlette", "taskiq", "test", "tests", "traefik", "typer", "uvicorn", "src"}
+# The top-level modules of every package a generated project installs (all components and their
+# test tools, read from those environments): a project package of one of these names would shadow it
+# (`aegis init dotenv` broke python-dotenv; `click` made uv refuse to install uvicorn).
+RESERVED = {"aegis", "aiohappyeyeballs", "aiohttp", "aiosignal", "aiosqlite", "alembic", "annotated_doc",
+            "annotated_types", "anyio", "app", "apscheduler", "arq", "asgiref", "asyncpg", "attr", "attrs",
+            "bcrypt", "certifi", "charset_normalizer", "click", "commonmark", "docker", "dotenv", "dramatiq",
+            "executing", "fastapi", "flet", "flet_web", "frozenlist", "google", "greenlet", "h11", "hiredis",
+            "httpcore", "httpcore2", "httptools", "httpx", "httpx2", "idna", "iniconfig", "jinja2", "jwt",
+            "logfire", "mako", "markdown_it", "markupsafe", "mdurl", "msgpack", "multidict", "oauthlib",
+            "opentelemetry", "packaging", "pluggy", "propcache", "psycopg", "psycopg_binary", "py", "pycron",
+            "pydantic", "pydantic_core", "pydantic_settings", "pygments", "pytest", "pytest_asyncio", "redis",
+            "repath", "requests", "rich", "ruff", "shellingham", "six", "sqlalchemy", "sqlmodel", "src",
+            "starlette", "taskiq", "taskiq_dependencies", "taskiq_redis", "test", "tests", "traefik",
+            "truststore", "typer", "typing_extensions", "typing_inspection", "tzdata", "tzlocal", "urllib3",
+            "uvicorn", "uvloop", "watchfiles", "websockets", "wrapt", "yaml", "yarl"}
 
 @dataclass(frozen=True)
 class ProjectName:

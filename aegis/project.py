@@ -192,9 +192,16 @@ def init(name: str, components: str | list[str] | None = "", output_dir: str | P
     tree = render(answers)
 
     created = [d for d in (out, *out.parents) if not d.exists()]
-    out.mkdir(parents=True, exist_ok=True)
-    _clear_stale(out, n.slug)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{n.slug}.{os.getpid()}.", suffix=".aegis-new", dir=out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _clear_stale(out, n.slug)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{n.slug}.{os.getpid()}.", suffix=".aegis-new", dir=out))
+    except OSError as e:
+        for d in created:
+            try: d.rmdir()
+            except OSError: pass
+        raise AegisError(f"cannot create the project in {out}: {e.strerror or e}: choose an output folder you can write to") from None
+    os.chmod(tmp, 0o777 & ~_umask())   # mkdtemp makes it private (0700); a project folder is an ordinary folder
     aside = None
     try:
         write_tree(tmp, tree)
@@ -220,6 +227,10 @@ def init(name: str, components: str | list[str] | None = "", output_dir: str | P
         raise
     if aside: shutil.rmtree(aside, ignore_errors=True)
     return Project(target, notes)
+
+def _umask() -> int:
+    mask = os.umask(0); os.umask(mask)
+    return mask
 
 def _clear_stale(out: Path, slug: str) -> None:
     "Remove temporary folders left by an init of the same project that was killed (SIGKILL cannot clean up)."

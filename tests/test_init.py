@@ -5,7 +5,7 @@ import pytest
 from conftest import run_aegis
 
 BAD_NAMES = {"": "empty", "a/b": "path separator", "..": "path separator", "9lives": "digit", "import": "keyword",
-             "typing": "shadow", "fastapi": "shadow", "aegis": "shadow", "x" * 51: "51 characters", "数据": "ASCII"}
+             "typing": "shadow", "fastapi": "shadow", "aegis": "shadow", "dotenv": "shadow", "click": "shadow", "x" * 51: "51 characters", "数据": "ASCII"}
 
 
 @pytest.mark.parametrize("name", list(BAD_NAMES))
@@ -95,3 +95,18 @@ def test_lock_is_resolved_offline(tmp_path):
     lock = tmp_path / "lock-me" / "uv.lock"
     # a warm cache gives a lock; a cold one a note, never a wait on the network
     assert lock.is_file() or "no uv.lock yet" in r.stdout + r.stderr, (r.stdout, r.stderr)
+
+
+def test_output_folder_that_cannot_be_one_is_one_line_exit_2(tmp_path):
+    f = tmp_path / "afile"; f.write_text("x")
+    for out in (f, f / "sub"):
+        r = run_aegis("init", "x1", "-o", out, "--no-interactive", "--no-lock")
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and str(out) in r.stderr, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"] and f.read_text() == "x"
+
+
+def test_project_folder_has_the_usual_permissions(tmp_path):
+    "mkdtemp makes private folders; the project folder follows the umask like any other."
+    assert run_aegis("init", "perm-api", "-o", tmp_path, "--no-interactive", "--no-lock").returncode == 0
+    mask = os.umask(0); os.umask(mask)
+    assert (tmp_path / "perm-api").stat().st_mode & 0o777 == 0o777 & ~mask

@@ -37,7 +37,7 @@ def _inference(option, ctx) -> Contribution:
         test_env={"OLLAMA_URL": ""},   # no Ollama where the generated tests run: the check says "not checked"
         routers=["components.inference:router"],
         cli=[("inference", "components.inference:cli")],
-        make=[MakeTarget("pull-model", f"uv run {slug} inference pull", "download OLLAMA_MODEL on the Ollama server")],
+        make=[MakeTarget("pull-model", f"$(RUN) {slug} inference pull", "download OLLAMA_MODEL on the Ollama server")],
         readme=("## Inference (Ollama)\n\n"
                 + ("An `ollama` service runs in the stack; " if docker else "The Ollama server at `OLLAMA_URL` is used; ")
                 + f"pull the model with `{slug} inference pull` (or `make pull-model`), list models with "

@@ -89,8 +89,8 @@ def _ingress(option, ctx) -> Contribution:
         health=[HealthCheck("ingress", "components.ingress:check")],
         test_env={"INGRESS_URL": ""},  # the generated tests start their own Traefik; the registry check is off
         cli=[("ingress", "components.ingress:cli")],
-        make=[MakeTarget("ingress", f"uv run {slug} ingress run", "Traefik as a local process in front of `make serve`"),
-              MakeTarget("dashboard-password", f"uv run {slug} ingress password", "open Traefik's dashboard (basic auth)")],
+        make=[MakeTarget("ingress", f"$(RUN) {slug} ingress run", "Traefik as a local process in front of `make serve`"),
+              MakeTarget("dashboard-password", f"$(RUN) {slug} ingress password", "open Traefik's dashboard (basic auth)")],
         readme=("## Ingress (Traefik)\n\n"
                 f"`https://localhost:$INGRESS_HTTPS_PORT` reaches the webserver through Traefik (self-signed certificate "
                 f"locally). Traefik's dashboard is at `https://traefik.localhost:$INGRESS_HTTPS_PORT/dashboard/` once "

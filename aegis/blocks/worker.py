@@ -71,7 +71,7 @@ def _worker(option, ctx) -> Contribution:
         routers=["components.worker.api:router"],
         lifespan=["components.worker.api:lifespan"],
         cli=[("worker", "components.worker.cli:worker_app"), ("tasks", "components.worker.cli:tasks_app")],
-        make=[MakeTarget("worker", f"uv run {slug} worker start", "run a background worker locally")],
+        make=[MakeTarget("worker", f"$(RUN) {slug} worker start", "run a background worker locally")],
         test_env={"WORKER_NAMESPACE": f"{slug}-{option}-test"},  # one namespace per backend: their Redis keys differ in type
         readme=README.format(library=option, pkg=pkg, slug=slug, fate=_FATE[option]))
 
