@@ -163,10 +163,12 @@ def _check_option(comp: Component, option: str | None) -> str | None:
     return option
 
 # %% ../nbs/00_specs.ipynb #d6d00e0a
-def resolve(requested: dict[str, str | None]) -> tuple[dict[str, str | None], list[str]]:
+def resolve(requested: dict[str, str | None], soft: set[str] = frozenset()) -> tuple[dict[str, str | None], list[str]]:
     """Add core components and requirements to `requested` (name -> option, options already valid).
-    Returns the selection in registry order and the messages saying what was pulled in."""
-    sel, notes = dict(requested), []
+    `soft` names components asked for without an option: a requirement may choose it (`database` with
+    `scheduler[postgres]` is `database[postgres]`). Returns the selection in registry order and the
+    messages saying what was pulled in."""
+    sel, notes, soft = dict(requested), [], set(soft)
     for c in core_names(): sel.setdefault(c, registry()[c].default)
     changed = True
     while changed:
@@ -179,6 +181,9 @@ def resolve(requested: dict[str, str | None]) -> tuple[dict[str, str | None], li
                     sel[rname] = ropt or rcomp.default
                     notes.append(f"added {rcomp.label(sel[rname])}: {registry()[name].label(opt)} requires it")
                     changed = True
+                elif ropt and sel[rname] != ropt and rname in soft:
+                    sel[rname] = ropt; soft.discard(rname); changed = True
+                    notes.append(f"chose {rcomp.label(ropt)}: {registry()[name].label(opt)} requires it")
                 elif ropt and sel[rname] != ropt:
                     raise AegisError(f"{registry()[name].label(opt)} needs {rcomp.label(ropt)} but "
                                      f"{rcomp.label(sel[rname])} is selected: choose the same engine for both")
@@ -190,8 +195,10 @@ def parse_selection(text, base: dict[str, str | None] | None = None, available_o
     Returns `(selection, notes)`; raises `AegisError` on anything invalid."""
     requested: dict[str, str | None] = dict(base or {})
     seen: dict[str, str | None] = {}
+    soft: set[str] = set()
     for name, option in split_items(text):
         comp = lookup(name)
+        if option is None: soft.add(comp.name)
         option = _check_option(comp, option)
         if comp.name in seen and seen[comp.name] != option:
             raise AegisError(f"{comp.name} given twice with different options ({comp.label(seen[comp.name])}, "
@@ -199,7 +206,7 @@ def parse_selection(text, base: dict[str, str | None] | None = None, available_o
         if available_only and not comp.available:
             raise AegisError(f"{comp.name} is declared but not available yet in aegis {_version()}: leave it out for now")
         seen[comp.name] = requested[comp.name] = option
-    return resolve(requested)
+    return resolve(requested, soft)
 
 def _version() -> str:
     from aegis import __version__

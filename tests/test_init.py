@@ -110,3 +110,13 @@ def test_project_folder_has_the_usual_permissions(tmp_path):
     assert run_aegis("init", "perm-api", "-o", tmp_path, "--no-interactive", "--no-lock").returncode == 0
     mask = os.umask(0); os.umask(mask)
     assert (tmp_path / "perm-api").stat().st_mode & 0o777 == 0o777 & ~mask
+
+
+@pytest.mark.parametrize("sel", ["scheduler[postgres],database", "database,scheduler[postgres]"])
+def test_a_component_named_without_option_follows_what_requires_it(sel):
+    "`database` alone is not a choice of SQLite: scheduler[postgres] picks the engine; an explicit one still clashes."
+    from aegis.specs import parse_selection
+    chosen, notes = parse_selection(sel)
+    assert chosen["database"] == "postgres" and any("chose database[postgres]" in n for n in notes)
+    with pytest.raises(Exception, match="same engine"):
+        parse_selection("database[sqlite],scheduler[postgres]")
