@@ -89,7 +89,8 @@ def build_images(client, plan, force: bool = True, say: Say = _quiet) -> dict[st
         cur = _image_id(client, b.image)
         if cur and (not force or cache.get(b.image) == {"context": h, "id": cur}):
             say(f"image {b.image}: up to date"); ids[b.image] = cur; continue
-        say(f"building {b.image} for {', '.join(b.services)}")
+        why = " (no such image yet: --no-build only skips rebuilding one that exists)" if not force and not cur else ""
+        say(f"building {b.image} for {', '.join(b.services)}{why}")
         tail: list[str] = []
         t0 = time.monotonic()
         try:
