@@ -70,7 +70,7 @@ def version():
 
 @app.command("env")
 def env_cmd(fill: bool = typer.Option(False, "--fill", help="Append the missing settings to .env, with fresh secrets"),
-            project_path: Optional[Path] = typer.Option(None, "-p", "--project-path", help="the project folder (default: the one containing the current folder)")):
+            project_path: Optional[Path] = typer.Option(None, "-p", "--project-path", "--project", help="the project folder (default: the one containing the current folder)")):
     "Settings of the project's components that .env lacks (exit 1 when some are); --fill appends them."
     from aegis.project import fill_env, missing_env, project_root
     root = project_root(project_path)

@@ -396,7 +396,7 @@ def _run_cli(fn, *, cont=False, abort_=False, project_path=None):
 def register_cli(app):
     "Add the `add`, `remove` and `update` commands to a Typer app."
     import typer
-    P = typer.Option(None, "--project-path", "-p", help="the project folder (default: the one containing the current folder)")
+    P = typer.Option(None, "--project-path", "--project", "-p", help="the project folder (default: the one containing the current folder)")
 
     @app.command("add")
     def add_cmd(components: Optional[str] = typer.Argument(None, help="e.g. worker\\[dramatiq],database\\[postgres]"),

@@ -128,6 +128,8 @@ class Project:
     path: Path
     notes: list[str] = field(default_factory=list)
 
+    def __fspath__(self) -> str: return str(self.path)   # pass a Project wherever a folder is expected
+
     @property
     def answers(self) -> dict: return read_answers((self.path / ANSWERS_FILE).read_text())
 

@@ -600,7 +600,7 @@ def register_cli(app) -> None:
     "Add up, down, ps, logs, restart, scale, health, deploy and images to the Typer `app`."
     import typer
 
-    P = typer.Option(None, "-p", "--project", help="Project folder (default: the current one)")
+    P = typer.Option(None, "-p", "--project-path", "--project", help="the project folder (default: the current one)")
 
     @app.command("up")
     def up_cmd(path: Optional[Path] = P,
