@@ -35,8 +35,9 @@ def _alive(pid: int) -> bool:
     except OSError: return True
 
 def local_running(folder) -> bool:
-    "Whether any local process of the project at `folder` is running."
-    return any(_alive(p["pid"]) for p in _read_state(Path(folder)).get("processes", {}).values())
+    """Whether the project runs as local processes: started by `up --local` and not taken down. A process
+    that died still counts, so `health` and `ps` say it exited instead of looking for containers."""
+    return bool(_read_state(Path(folder)).get("processes"))
 
 # %% ../nbs/05d_local.ipynb #3c3dcc3d
 def ensure_venv(folder: Path, say=print) -> Path:

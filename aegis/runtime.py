@@ -343,6 +343,12 @@ def up(project_path=None, build: bool = True, offline: bool | None = None, local
     if local:
         from aegis.local import up_local
         return up_local(project_path, wait=wait, say=say)
+    from aegis.compose import find_compose
+    from aegis.local import down_local, local_running
+    folder = find_compose(project_path).parent
+    if local_running(folder):   # processes of `up --local` (or dead ones still recorded): stop them first
+        stopped = down_local(folder, say=say)
+        if stopped: say(f"stopped the local processes first: {', '.join(stopped)}")
     from aegis.engine import engine
     client = engine()
     t0 = time.monotonic()
