@@ -280,6 +280,7 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
         ours = ls_tree(place, ours_tree, env=st.env)
         pl = plan(place, base, ours, theirs, f"aegis: {label}", env=st.env, trees=(base_commit + "^{tree}", ours_tree))
         result.changes, result.conflicts = pl.changes, pl.conflicts
+        result.notes += pl.notes
         result.notes += _env_notes(root, answers, new) if (new["components"] != answers["components"]) else []
         if not pl.changes and not pl.conflicts and not dry_run:
             # the new render differs from the base only where the user already has it: just record it

@@ -14,9 +14,9 @@ from .specs import AegisError
 from .gitstore import Place, Stage, git, blob_id, git_mode, cat_blobs, ls_tree, rev
 
 # %% auto #0
-__all__ = ['OURS_LABEL', 'BASE_LABEL', 'RECORD', 'Conflict', 'Plan', 'is_binary', 'merge_file', 'renames', 'plan', 'locked',
-           'read_record', 'write_record', 'clear_record', 'sigterm_as_interrupt', 'checkpoint', 'apply',
-           'commit_project', 'finish', 'rollback']
+__all__ = ['OURS_LABEL', 'BASE_LABEL', 'RECORD', 'Conflict', 'Plan', 'is_binary', 'merge_file', 'settle_adjacent', 'renames',
+           'plan', 'locked', 'read_record', 'write_record', 'clear_record', 'sigterm_as_interrupt', 'checkpoint',
+           'apply', 'commit_project', 'finish', 'rollback']
 
 # %% ../nbs/04b_merge.ipynb #fba9cdce
 OURS_LABEL = "your project"
@@ -38,6 +38,7 @@ class Plan:
     conflicts: list[Conflict] = field(default_factory=list)
     changes: list[tuple[str, str]] = field(default_factory=list)  # (path, added | modified | deleted | mode)
     ours: dict[str, tuple[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def touched(self) -> list[str]: return sorted(set(self.writes) | set(self.deletes) | set(self.unmerged))
@@ -59,6 +60,44 @@ def merge_file(ours: bytes, base: bytes, theirs: bytes, theirs_label: str) -> tu
         p = git("merge-file", "-p", "-L", OURS_LABEL, "-L", BASE_LABEL, "-L", theirs_label, *names, cwd=d, check=False)
     if p.returncode < 0 or p.returncode > 127: raise AegisError(f"git merge-file failed: {p.stderr.decode(errors='replace').strip()}")
     return p.stdout, p.returncode
+
+# %% ../nbs/04b_merge.ipynb #b07h1n54
+def _blocks(diff3: bytes) -> list | None:
+    "A `merge-file --diff3` output (labels o, b, t) as text runs and conflict blocks `(ours, base, theirs)` of lines."
+    out, run, block, section = [], [], None, None
+    for line in diff3.splitlines(keepends=True):
+        mark = line.rstrip(b"\r\n")
+        if section is None and mark == b"<<<<<<< o":
+            out.append(run); run, block, section = [], ([], [], []), 0; continue
+        if (section, mark) in ((0, b"||||||| b"), (1, b"=======")): section += 1; continue
+        if section == 2 and mark == b">>>>>>> t": out.append(block); section = None; continue
+        (run if section is None else block[section]).append(line)
+    return None if section is not None else out + [run]
+
+def _settle(o: list, b: list, t: list) -> list | None:
+    "One conflict block kept whole when a side only added lines around base lines it left as they were."
+    n = len(b)
+    if not n: return o + t                     # both inserted at one place: yours first
+    if o[:n] == b: return t + o[n:]            # you added after lines aegis changed
+    if o[-n:] == b: return o[:-n] + t          # ...or before them
+    if t[:n] == b: return o + t[n:]            # aegis added after lines you changed
+    if t[-n:] == b: return t[:-n] + o          # ...or before them
+    return None
+
+def settle_adjacent(ours: bytes, base: bytes, theirs: bytes) -> bytes | None:
+    "The merge when every conflict of git's is only additions next to the other side's change, else None."
+    with tempfile.TemporaryDirectory(prefix="aegis-merge-") as d:
+        for name, data in (("ours", ours), ("base", base), ("theirs", theirs)): Path(d, name).write_bytes(data)
+        p = git("merge-file", "-p", "--diff3", "-L", "o", "-L", "b", "-L", "t", "ours", "base", "theirs", cwd=d, check=False)
+    parts = _blocks(p.stdout) if 0 < p.returncode < 128 else None
+    if not parts: return None
+    out = []
+    for part in parts:
+        lines = part if not isinstance(part, tuple) else _settle(*part)
+        if lines is None: return None
+        out += lines
+    if any(not l.endswith(b"\n") for l in out[:-1]): return None   # a side's last line had no newline: would join two lines
+    return b"".join(out)
 
 # %% ../nbs/04b_merge.ipynb #9c6cd1eb
 def _pick(b, o, t):
@@ -117,6 +156,9 @@ def plan(place: Place, base: dict, ours: dict, theirs: dict[str, tuple[int, byte
                                                                       "yours kept, aegis' version is stage 3 in the git index"))
                 continue
             merged, n = merge_file(*data, label)
+            if n and (kept := settle_adjacent(*data)) is not None:
+                merged, n = kept, 0
+                pl.notes.append(f"{p}: you and aegis changed neighbouring lines: both changes kept")
             pl.writes[p] = (_perm(mode), merged); pl.changes.append((p, "modified"))
             if n: pl.unmerged[p] = stages; pl.conflicts.append(Conflict(p, "changed by you and by aegis", n))
         elif b and o:                                      # aegis removes a file the user edited: keep it

@@ -429,12 +429,11 @@ def test_cli_conflict_exit_1_then_abort(proj, side, tmp_path):
     res = cli("update", "--abort", "-p", proj)
     assert res.returncode == 2 and "nothing to abort" in res.stderr
     (proj / ANSWERS_FILE).write_text((proj / ANSWERS_FILE).read_text() + "# my comment\n")
-    (proj / "docker-compose.yml").write_text((proj / "docker-compose.yml").read_text() + "# mine at the end\n")
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine"))
     commit(proj)
     before = state(proj)
-    # adding cache appends volumes at the end of compose: same place as the user's line
-    from aegis.evolve import add as _add
-    r = _add("cache", proj, available_only=False)
+    side.files["app/a.py"] = edit_line(LINES, 5, b"aegis'")              # the same line: a real conflict
+    r = update(proj, renderer=side)
     assert r.status == "pending" and r.exit_code == 1
     res = cli("remove", "--abort", "-p", proj)
     assert res.returncode == 0 and "aborted" in res.stdout
@@ -606,3 +605,21 @@ def test_added_settings_are_reported_then_filled_on_request(tmp_path):
     load(p).require_env()
     # removing a component reports no "new" settings: none are new
     assert not [n for n in remove("database", p).notes if "new settings" in n]
+
+
+def test_appending_where_aegis_appends_is_not_a_conflict(tmp_path):
+    "The user appends a Makefile target and a README section; adding a component appends there too: both kept."
+    from aegis.project import init
+    p = init("Append Shop", output_dir=tmp_path).path
+    mine_mk = "\nmine: ## my own target\n\techo mine\n"
+    mine_md = "\n## Our deployment notes\n\nShip on Fridays.\n"
+    with open(p / "Makefile", "a") as f: f.write(mine_mk)
+    with open(p / "README.md", "a") as f: f.write(mine_md)
+    commit(p)
+    r = add("worker", p)
+    assert r.status == "applied" and not r.conflicts, ([str(c) for c in r.conflicts], r.notes)
+    mk, md = (p / "Makefile").read_text(), (p / "README.md").read_text()
+    assert mine_mk in mk and "worker start" in mk and mine_md in md and "Background jobs" in md
+    assert any(n.startswith("Makefile: you and aegis changed neighbouring lines") for n in r.notes), r.notes
+    assert remove("worker", p).status == "applied"
+    assert mine_mk in (p / "Makefile").read_text() and mine_md in (p / "README.md").read_text()
