@@ -25,13 +25,22 @@ def console(stderr: bool = False):
 
 # %% ../nbs/08_cli.ipynb #c471f575
 def _ask_components() -> str:
-    from aegis.specs import registry
-    picked = []
+    "The interactive checklist: each component, then one of the options the earlier answers allow."
+    from aegis.specs import AegisError, parse_selection, registry
+    picked: list[str] = []
+    def fits(item: str) -> bool:
+        try: parse_selection(",".join([*picked, item])); return True
+        except AegisError: return False
     for c in registry().values():
         if c.core or not c.available: continue
         if not typer.confirm(f"Add {c.name}? ({c.summary})", default=False): continue
         if c.options:
-            opt = typer.prompt(f"  {c.name} option [{'|'.join(c.options)}]", default=c.default)
+            ok = [o for o in c.options if fits(f"{c.name}[{o}]")]
+            if not ok: typer.echo(f"  no option of {c.name} fits what you picked before: left out"); continue
+            opt = None
+            while opt not in ok:
+                if opt is not None: typer.echo(f"  choose one of {', '.join(ok)}")
+                opt = typer.prompt(f"  {c.name} option [{'|'.join(ok)}]", default=c.default if c.default in ok else ok[0])
             picked.append(f"{c.name}[{opt}]")
         else: picked.append(c.name)
     return ",".join(picked)
