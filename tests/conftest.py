@@ -10,6 +10,15 @@ collect_ignore = ["fixtures"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AEGIS_SHARED", ROOT.parent / "shared"))
+# The official Compose schema: the shared reference copy when the checkout sits next to it, else the copy
+# aegis ships (docker/compose-spec.json; test_render checks the two are the same bytes).
+COMPOSE_SCHEMA = next(p for p in (SHARED / "reference" / "compose-spec.json", ROOT / "docker" / "compose-spec.json")
+                      if p.exists())
+
+
+def compose_schema() -> dict:
+    import json
+    return json.loads(COMPOSE_SCHEMA.read_text())
 
 
 def run_aegis(*args, cwd=None, timeout=120, env=None):

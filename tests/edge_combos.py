@@ -9,9 +9,7 @@ import pytest
 
 OTHERS = ["database[sqlite]", "database[postgres]", "cache", "worker[arq]", "worker[dramatiq]", "worker[taskiq]",
           "scheduler"]
-from conftest import SHARED
-
-SCHEMA = SHARED / "reference" / "compose-spec.json"
+from conftest import COMPOSE_SCHEMA as SCHEMA
 
 
 def combos(*mine: str) -> list[str]:

@@ -8,23 +8,16 @@ import shutil
 import time
 
 import pytest
+from _browser import FLAGS, flutter_texts, goto
 from genproj import cached_env, generate, project_env, serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
 # Flet's web client (1.0.x) always asks a CDN for the Rive animation runtime, even with no_cdn=True: the URL
 # is compiled into main.dart.js. The dashboard uses no Rive control and works without it, so the test
 # blocks that one request on purpose; any other request leaving the machine fails the test.
 KNOWN_OUTSIDE = re.compile(r"^https://cdn\.jsdelivr\.net/npm/@rive-app/flutter-native-wasm@[\d.]+/")
 
 pytestmark = pytest.mark.slow
-
-
-def _texts(page) -> str:
-    # Flutter draws on a canvas; its semantics tree (turned on below) carries the text
-    return page.evaluate("""Array.from(document.querySelectorAll('flt-semantics, [aria-label]'))
-        .map(e => e.getAttribute('aria-label') || e.textContent).filter(Boolean).join('\\n')""")
 
 
 def test_dashboard_shows_the_tree_and_refreshes(tmp_path):
@@ -48,12 +41,12 @@ def test_dashboard_shows_the_tree_and_refreshes(tmp_path):
         try:
             page = browser.new_page()
             page.route("**/*", route)
-            page.goto(f"{url}/dashboard/")
+            goto(page, f"{url}/dashboard/")
             page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
             page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
             deadline, seen = time.monotonic() + 60, set()
             while time.monotonic() < deadline and len(seen) < 2:
-                text = _texts(page)
+                text = flutter_texts(page)
                 seen.update(re.findall(r"checked at (\d\d:\d\d:\d\d)", text))
                 time.sleep(0.5)
         finally:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from _browser import FLAGS, flutter_texts, goto, reload
 from edge_combos import combos, compose_for, skip_unavailable, validate_compose, installed_in_this_run
 from genproj import (
     answers_for,
@@ -190,18 +191,9 @@ def test_generated_backend_behind_traefik_and_redis_stopped(behind_traefik):
     assert get(s, "/dashboard/").status_code == 200
 
 
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-def _texts(page) -> str:
-    return page.evaluate("""Array.from(document.querySelectorAll('flt-semantics, [aria-label]'))
-        .map(e => e.getAttribute('aria-label') || e.textContent).filter(Boolean).join('\\n')""")
-
-
 def _wait_for_tree(page, url: str, first: bool, log: list[str]) -> str:
     if first:
-        page.goto(url)
+        goto(page, url)
     try:  # generous: the machine is shared, and Flutter's web client is tens of MB through TLS
         page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=120_000)
     except Exception as e:  # noqa: BLE001 (playwright's timeout, reported with what the page logged)
@@ -209,11 +201,11 @@ def _wait_for_tree(page, url: str, first: bool, log: list[str]) -> str:
     page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        text = _texts(page)
+        text = flutter_texts(page)
         if "backend" in text and "cache" in text:
             return text
         time.sleep(0.5)
-    raise AssertionError(f"the dashboard did not show the tree: {_texts(page)!r}")
+    raise AssertionError(f"the dashboard did not show the tree: {flutter_texts(page)!r}")
 
 
 @pytest.mark.slow
@@ -245,7 +237,7 @@ def test_dashboard_through_traefik_first_load_reload_second_tab(behind_traefik):
             log.append("-- first load")
             first = _wait_for_tree(page, url, True, log)
             log.append("-- reload")
-            page.reload()
+            reload(page)
             again = _wait_for_tree(page, url, False, log)
             tab = ctx.new_page()
             watch(tab, "tab2")

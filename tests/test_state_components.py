@@ -4,31 +4,22 @@ PostgreSQL and Redis of this machine (slow)."""
 
 from __future__ import annotations
 
-import json
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import compose_schema
 from genproj import answers_for, check_project, generate
 
 from aegis.render import render
 from aegis.specs import AegisError, parse_selection
 
-SCHEMA = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "compose-spec.json"
 LONG = "A Very Long Project Name For Testing Line Lengthsx"
 
 # each component alone, together, with and without postgres, and the scheduler's three backends
 COMBOS = ["database", "database[postgres]", "cache", "scheduler", "scheduler[sqlite]", "scheduler[postgres]",
           "scheduler,cache", "database,cache,scheduler[sqlite]", "database[postgres],cache,scheduler[postgres]",
           "database[postgres],scheduler"]
-
-
-def _schema_path() -> Path:
-    for cand in (SCHEMA, Path("/work/shared/reference/compose-spec.json")):
-        if cand.exists():
-            return cand
-    pytest.skip("compose-spec.json not found next to the repository (shared/reference)")
 
 
 def _compose(selection: str, name: str = "Shop") -> dict:
@@ -39,7 +30,7 @@ def _compose(selection: str, name: str = "Shop") -> dict:
 def test_compose_validates_and_keeps_secrets_and_ports_out(selection):
     import jsonschema
     data = _compose(selection)
-    jsonschema.Draft7Validator(json.loads(_schema_path().read_text())).validate(data)  # the spec is draft 7
+    jsonschema.Draft7Validator(compose_schema()).validate(data)  # the spec is draft 7
     text = yaml.safe_dump(data)
     for name, svc in data["services"].items():
         assert "healthcheck" in svc, f"{name} has no healthcheck"

@@ -5,13 +5,12 @@ the API and the CLI, and kill a worker in the middle of a job."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tomllib
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import compose_schema
 from genproj import answers_for, check_project, generate
 
 from aegis.blocks.worker import DEPS, LIBRARY_MODULES, queue_imports
@@ -19,15 +18,7 @@ from aegis.render import render
 from aegis.specs import AegisError, parse_selection
 
 OPTIONS = ("arq", "dramatiq", "taskiq")
-SCHEMA = Path("/work/shared/reference/compose-spec.json")
 LONG = "A Very Long Project Name For Testing Line Lengthsx"
-
-
-def _schema() -> dict:
-    for cand in (Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "compose-spec.json", SCHEMA):
-        if cand.exists():
-            return json.loads(cand.read_text())
-    pytest.skip("compose-spec.json not found (shared/reference)")
 
 
 @pytest.mark.parametrize("option", OPTIONS)
@@ -53,7 +44,7 @@ def test_worker_pulls_in_the_cache_and_says_so():
 def test_compose_service_validates_scales_and_stops_gracefully(option):
     import jsonschema
     data = yaml.safe_load(render(answers_for(f"worker[{option}]", name="Shop"))["docker-compose.yml"].text)
-    jsonschema.Draft7Validator(_schema()).validate(data)  # the spec is draft 7
+    jsonschema.Draft7Validator(compose_schema()).validate(data)  # the spec is draft 7
     svc = data["services"]["worker"]
     assert svc["command"] == ["shop", "worker", "start"]
     assert svc["deploy"] == {"replicas": "${WORKER_REPLICAS:-1}"}
