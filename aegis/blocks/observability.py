@@ -28,6 +28,7 @@ def _observability(option, ctx) -> Contribution:
         settings=[Setting("logfire_token", "str", '""'), Setting("logfire_console", "bool", "False"),
                   Setting("log_level", "str", '"INFO"')],
         lifespan=["components.observability:lifespan"],
+        process_setup=["components.observability:setup_process"],
         cli=[("observability", "components.observability:cli")],
         health=[HealthCheck("observability", "components.observability:check")],
         readme=("## Observability (Logfire)\n\nTraces, logs and metrics are made in every case; they are sent "

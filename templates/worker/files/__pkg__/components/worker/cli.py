@@ -29,6 +29,7 @@ def start(
 ) -> None:
     """Run a worker until SIGTERM/SIGINT; running jobs get WORKER_SHUTDOWN_WAIT seconds to finish."""
     from ...settings import settings
+    from .. import start_process
     from . import backend
     from .common import QUEUES
 
@@ -37,6 +38,7 @@ def start(
     if unknown:
         typer.echo(f"unknown queue {unknown[0]!r}: choose from {', '.join(QUEUES)}", err=True)
         raise typer.Exit(2)
+    start_process()
     backend.run_worker(queues, concurrency or settings.worker_concurrency)
 
 

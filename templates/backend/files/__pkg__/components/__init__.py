@@ -1,1 +1,0 @@
-"""Code owned by the selected components (clients, checks, routers, CLI groups), one module each."""
