@@ -68,6 +68,7 @@ class Contribution:
     routers: list[str] = field(default_factory=list)       # "module:attr" FastAPI routers
     lifespan: list[str] = field(default_factory=list)      # "module:attr" async context managers run by the app
     process_setup: list[str] = field(default_factory=list) # "module:attr" functions the worker and scheduler processes call first
+    process_env: dict[str, tuple[str, str]] = field(default_factory=dict)  # NAME -> (default, why): set when the package is imported
     cli: list[tuple[str, str]] = field(default_factory=list)  # (group name, "module:attr") Typer apps
     make: list[MakeTarget] = field(default_factory=list)
     apt: list[str] = field(default_factory=list)           # Debian packages the app image needs

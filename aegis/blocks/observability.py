@@ -29,6 +29,8 @@ def _observability(option, ctx) -> Contribution:
                   Setting("log_level", "str", '"INFO"')],
         lifespan=["components.observability:lifespan"],
         process_setup=["components.observability:setup_process"],
+        process_env={"PYDANTIC_DISABLE_PLUGINS": ("logfire-plugin", "Logfire's Pydantic plugin imports all of Logfire "
+                     "when the first model is built; this app does not trace validation")},
         cli=[("observability", "components.observability:cli")],
         health=[HealthCheck("observability", "components.observability:check")],
         readme=("## Observability (Logfire)\n\nTraces, logs and metrics are made in every case; they are sent "
