@@ -30,3 +30,12 @@ def run_aegis(*args, cwd=None, timeout=120, env=None):
 @pytest.fixture
 def aegis_cli():
     return run_aegis
+
+
+def engine_or_skip():
+    "A Docker engine answers, or the test is skipped (failed in CI, whose .ci/run installs one)."
+    from aegis.engine import engine_answers
+    if not engine_answers():
+        if os.environ.get("CI"):
+            pytest.fail("no Docker engine answers: CI must run docker/install-engine.sh first")
+        pytest.skip("no Docker engine (run docker/install-engine.sh)")

@@ -152,7 +152,13 @@ def follow_outage(base_url: str, stop, start, tag: str):
         shot(page, f"dashboard-{tag}-unhealthy.png")
 
         start()
-        up, st = wait_for(page, lambda s: s.get("database") == "healthy", 15, "database healthy after PostgreSQL restarted")
+        # no bound in the issue for the way back (only for noticing the outage); a restarted container on a
+        # loaded machine can take a while to accept connections again, so wait longer and say why if not
+        try:
+            up, st = wait_for(page, lambda s: s.get("database") == "healthy", 45, "database healthy after PostgreSQL restarted")
+        except AssertionError as e:
+            tree = httpx.get(f"{base_url}/health", timeout=10).json()
+            raise AssertionError(f"{e}; the backend says: {tree['components']['database']}") from None
         print(f"[{tag}] PostgreSQL back -> database healthy on the page in {up:.1f} s")
         assert page.evaluate("window.__aegisSamePage === true"), "the page reloaded"
         ctx.close()

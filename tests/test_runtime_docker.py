@@ -5,6 +5,7 @@ host ports (WEB_PORT=0)."""
 import os, signal, subprocess, sys, time, uuid
 from pathlib import Path
 import pytest
+from conftest import engine_or_skip
 import yaml
 from stackfix import write_stack
 from aegis.specs import AegisError
@@ -12,16 +13,9 @@ from aegis.specs import AegisError
 pytestmark = [pytest.mark.docker, pytest.mark.xdist_group("docker")]
 
 
-def _engine_or_skip():
-    from aegis.engine import engine_answers
-    if not engine_answers():
-        if os.environ.get("CI"): pytest.fail("no Docker engine answers: CI must run docker/install-engine.sh first")
-        pytest.skip("no Docker engine (run docker/install-engine.sh)")
-
-
 @pytest.fixture(scope="module")
 def client():
-    _engine_or_skip()
+    engine_or_skip()
     from aegis.engine import engine
     return engine()
 

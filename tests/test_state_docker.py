@@ -3,20 +3,12 @@ and the scheduler, built and started by `aegis.up` (stand-in base images when no
 answers). Checks what only a real container shows: the schema migrated before the app started, the
 backend's health tree with all three components healthy (the scheduler's heartbeat in Redis),
 `pg_dump` in the app image matching the server, and the SQLite file shared through the volume."""
-import os
 import uuid
 
 import pytest
+from conftest import engine_or_skip
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.xdist_group("docker")]
-
-
-def _engine_or_skip():
-    from aegis.engine import engine_answers
-    if not engine_answers():
-        if os.environ.get("CI"):
-            pytest.fail("no Docker engine answers: CI must run docker/install-engine.sh first")
-        pytest.skip("no Docker engine (run docker/install-engine.sh)")
 
 
 def _containers(project: str, service: str):
@@ -36,7 +28,7 @@ def _app_health(project: str) -> dict:
 
 @pytest.mark.parametrize("selection", ["database[postgres],cache,scheduler[postgres]", "database,scheduler[sqlite]"])
 def test_stateful_stack_runs_in_docker(tmp_path, selection):
-    _engine_or_skip()
+    engine_or_skip()
     import aegis
     name = f"st{uuid.uuid4().hex[:6]}"
     p = aegis.init(name, selection, output_dir=tmp_path, git=False)
