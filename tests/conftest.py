@@ -39,3 +39,13 @@ def engine_or_skip():
         if os.environ.get("CI"):
             pytest.fail("no Docker engine answers: CI must run docker/install-engine.sh first")
         pytest.skip("no Docker engine (run docker/install-engine.sh)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Docker tests and browser tests share one xdist group (one worker, one at a time): a Docker test
+    creating or removing a network changes the host's interfaces, and Chromium then aborts its requests
+    in flight with ERR_NETWORK_CHANGED. Runs before xdist's hook, which joins every group an item carries."""
+    for item in items:
+        if item.get_closest_marker("docker") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("docker"))

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from _browser import ARTIFACTS, PageLog, browser, free_port, goto, need_browser, watched_page
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("dashboard")]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # Flet 1.0's web client (flet-web 1.0.x) loads the Rive animation runtime from jsdelivr at startup,
 # whatever `no_cdn` says: the URL is compiled into main.dart.js/main.dart.wasm. Rive is only used by

@@ -9,7 +9,7 @@ import pytest
 from _browser import ARTIFACTS, PageLog, browser, is_local, need_browser, serve_dir, watched_page
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("docs-site")]
+pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")

@@ -209,6 +209,7 @@ def _wait_for_tree(page, url: str, first: bool, log: list[str]) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.browser
 def test_dashboard_through_traefik_first_load_reload_second_tab(behind_traefik):
     "Flet's web client under /dashboard through Traefik (HTTPS, websocket): load, reload, another tab."
     playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (uses Debian's chromium)")
