@@ -294,7 +294,16 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
         new_commit = st.write_commit(theirs, f"aegis: {label}", parent=old_commit)
         result.status = apply(place, st, pl, action=label, ours_tree=ours_tree, pristine_old=old_commit,
                               pristine_new=new_commit, commit=commit, notes=result.notes, head=head)
+    if result.status == "applied": _relock(root, [p for p, _ in result.changes], result.notes)
     return result
+
+def _relock(root: Path, paths: list[str], notes: list[str]):
+    """The dependencies changed: refresh `uv.lock` as `init` writes it (offline, from uv's cache), or
+    `uv sync --frozen` (and `aegis up --local`) would install the old set. Left for the user to commit."""
+    if "pyproject.toml" not in paths or not (root / "uv.lock").exists(): return
+    from aegis.project import _uv_lock
+    if _uv_lock(root, []): notes.append("uv.lock refreshed for the new dependencies")
+    else: notes.append("uv.lock no longer matches pyproject.toml and could not be refreshed offline: run `uv lock`")
 
 # %% ../nbs/04_evolve.ipynb #cd010535
 def add(components, project_path=None, dry_run: bool = False, commit: bool = True, available_only: bool = True,
@@ -335,6 +344,7 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
                       input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths))
             if commit: commit_project(place, f"aegis: {rec['action']}", rec["touched"])
         finish(place, rec)
+        _relock(root, rec["touched"], notes)
         return ChangeResult(rec["action"], root, "continued", notes=notes + rec.get("notes", []))
 
 def abort(project_path=None) -> ChangeResult:

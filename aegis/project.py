@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from .specs import AegisError, parse_selection, registry, selection_labels
 from .names import project_name
-from .render import ANSWERS_FILE, SUPPORTED_PYTHONS, Tree, context, env_text, env_values, read_answers, render
+from .render import ANSWERS_FILE, SUPPORTED_PYTHONS, Tree, context, env_text, env_values, render
 
 # %% auto #0
-__all__ = ['project_root', 'write_tree', 'write_env', 'missing_env', 'fill_env', 'pick_web_port', 'git', 'enclosing_repo',
-           'git_init', 'Project', 'init']
+__all__ = ['project_root', 'write_tree', 'write_env', 'project_answers', 'missing_env', 'fill_env', 'pick_web_port', 'git',
+           'enclosing_repo', 'git_init', 'Project', 'init']
 
 # %% ../nbs/03_project.ipynb #83763295
 def project_root(path: str | Path | None = None) -> Path:
@@ -50,10 +50,15 @@ def write_env(root: Path, answers: dict, web_port: int) -> dict[str, str]:
     return values
 
 # %% ../nbs/03_project.ipynb #f1e2d3c5
+def project_answers(root: Path) -> dict:
+    "The project's recorded answers; a broken or incomplete answers file is a one-line AegisError."
+    from aegis.evolve import read_project_answers
+    return read_project_answers(Path(root))[0]
+
 def missing_env(root: Path) -> list[str]:
     "Settings the project's components declare that `.env` lacks."
     from aegis.compose import read_env_file
-    answers = read_answers((root / ANSWERS_FILE).read_text())
+    answers = project_answers(root)
     have = read_env_file(root / ".env") if (root / ".env").exists() else {}
     return [v.name for v in context(answers)["slots"].env if v.name not in have]
 
@@ -65,7 +70,7 @@ def fill_env(project_path=None) -> list[str]:
     if not missing: return []
     p = root / ".env"
     existing = read_env_file(p) if p.exists() else {}
-    answers = read_answers((root / ANSWERS_FILE).read_text())
+    answers = project_answers(root)
     values = env_values(answers, web_port=int(existing.get("WEB_PORT") or pick_web_port(root.name)), existing=existing)
     docs = {v.name: v.doc for v in context(answers)["slots"].env}
     text = p.read_text() if p.exists() else ""
@@ -131,7 +136,7 @@ class Project:
     def __fspath__(self) -> str: return str(self.path)   # pass a Project wherever a folder is expected
 
     @property
-    def answers(self) -> dict: return read_answers((self.path / ANSWERS_FILE).read_text())
+    def answers(self) -> dict: return project_answers(self.path)
 
     @property
     def name(self) -> str: return self.answers["name"]
@@ -167,15 +172,18 @@ def _check_target(target: Path, force: bool) -> bool:
                          "or pass --force to replace it")
     return True
 
-def _uv_lock(root: Path, notes: list[str]) -> None:
+def _uv_lock(root: Path, notes: list[str]) -> bool:
+    "Write or refresh `uv.lock`; True when it is up to date with `pyproject.toml`."
     # Offline, from uv's cache: 0.1 s and no network (asking the index costs 0.6 s, and fails offline).
     # When the cache lacks a package the project simply has no lock yet: `uv sync` writes it.
     uv = shutil.which("uv")
-    if not uv: return
+    if not uv: return False
     try:
         r = subprocess.run([uv, "lock", "--quiet", "--offline"], cwd=root, capture_output=True, text=True, timeout=60)
         if r.returncode: notes.append("no uv.lock yet (uv's cache lacks some packages offline): `make install` writes it")
+        return r.returncode == 0
     except subprocess.TimeoutExpired: notes.append("uv lock took over 60 s, no lock file written")
+    return False
 
 # %% ../nbs/03_project.ipynb #965a82ae
 def init(name: str, components: str | list[str] | None = "", output_dir: str | Path = ".", force: bool = False,
