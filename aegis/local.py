@@ -206,5 +206,6 @@ def health_local(folder, wait: float | None = None):
                 if h.app.status != "healthy": h.status, h.message = "unhealthy" if h.app.status == "unhealthy" else h.app.status, h.app.message
             items.append(h)
         r = HealthReport(st.get("project", folder.name) + " (local)", items, {}, time.time(), (time.perf_counter() - t0) * 1000)
-        if r.healthy or time.monotonic() >= deadline: return r
+        # a local process that exited stays down (no restart policy here): say so now, not at the deadline
+        if r.healthy or time.monotonic() >= deadline or any(h.state == "exited" for h in items): return r
         time.sleep(0.25)
