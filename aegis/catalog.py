@@ -39,7 +39,19 @@ class Catalog:
             t.add_row(f"{r['component']}\n[dim]{r['status']}[/]", plain(r["options"]), plain(r["requires"]), f"{plain(r['summary'])}\n{details}")
         return t
 
-    def __getitem__(self, name: str) -> dict: return next(r for r in self.rows if r["component"] == name)
+    # a read-only mapping of component name (or alias) -> row: `"redis" in c`, `list(c)`, `c["nope"]` is a KeyError
+    def __getitem__(self, name: str) -> dict:
+        from aegis.specs import AegisError, lookup
+        try: key = lookup(name).name                    # an alias names its component
+        except AegisError: key = name
+        for r in self.rows:
+            if key in (r["component"], r["component"].split(" ")[0]): return r
+        raise KeyError(f"no component {name!r}: choose from {', '.join(self)}")
+    def __iter__(self): return (r["component"].split(" ")[0] for r in self.rows)
+    def __len__(self) -> int: return len(self.rows)
+    def __contains__(self, name) -> bool:
+        try: self[name]; return True
+        except KeyError: return False
 
 def _row(c: Component) -> dict:
     contrib = c.contribution(c.default, {**_CTX, "selection": {c.name: c.default}})
