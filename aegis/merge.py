@@ -317,12 +317,13 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
 def commit_project(place: Place, message: str, paths: list[str]):
     """Commit `paths` (the change's own files, as they are in the working tree) and nothing else: the user's
     other edits stay uncommitted, as `git merge --continue` leaves them (aegis' identity if the user has none)."""
-    # a path gone from disk and from git (the user deleted a file the change also left deleted) is no pathspec git accepts
-    known = set()
-    for cmd in (["ls-files", "-z"], ["ls-tree", "-r", "-z", "--name-only", "HEAD"]):   # in the index or the last commit
-        out = place.git("--literal-pathspecs", *cmd, "--", *paths, check=False).stdout
+    # a path gone from disk and from git (the user deleted a file the change also left deleted) is no pathspec
+    # git accepts; only paths missing on disk need asking git (in the index or the last commit?)
+    gone, known = [p for p in paths if not os.path.lexists(place.root / p)], set()
+    for cmd in (["ls-files", "-z"], ["ls-tree", "-r", "-z", "--name-only", "HEAD"]) if gone else ():
+        out = place.git("--literal-pathspecs", *cmd, "--", *gone, check=False).stdout
         known.update(out.decode("utf-8", "surrogateescape").split("\0"))
-    paths = [p for p in paths if p in known or os.path.lexists(place.root / p)]
+    paths = [p for p in paths if p not in gone or p in known]
     if not paths: return
     args = ["--literal-pathspecs", "commit", "-q", "--no-verify", "-m", message, "--pathspec-from-file=-", "--pathspec-file-nul"]
     listed = b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths)
