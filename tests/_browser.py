@@ -20,28 +20,6 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
-def goto(page, url: str, tries: int = 3, **kw):
-    """`page.goto`, again when Chromium aborts the navigation with ERR_NETWORK_CHANGED: the Docker tests
-    running next to this one (another pytest worker) add and remove bridge interfaces, and Chromium
-    cancels requests in flight whenever the machine's addresses change. Any other error is raised."""
-    for i in range(tries):
-        try:
-            return page.goto(url, **kw)
-        except Exception as e:  # playwright's Error
-            if "ERR_NETWORK_CHANGED" not in str(e) or i == tries - 1:
-                raise
-
-
-def reload(page, tries: int = 3, **kw):
-    "`page.reload`, again on ERR_NETWORK_CHANGED (see `goto`)."
-    for i in range(tries):
-        try:
-            return page.reload(**kw)
-        except Exception as e:
-            if "ERR_NETWORK_CHANGED" not in str(e) or i == tries - 1:
-                raise
-
-
 def flutter_texts(page) -> str:
     "The text of a Flutter web page: it draws on a canvas, and its semantics tree (once turned on) carries the text."
     return page.evaluate("""Array.from(document.querySelectorAll('flt-semantics, [aria-label]'))

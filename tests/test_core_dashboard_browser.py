@@ -8,7 +8,7 @@ import shutil
 import time
 
 import pytest
-from _browser import FLAGS, flutter_texts, goto
+from _browser import FLAGS, flutter_texts
 from genproj import cached_env, generate, project_env, serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -41,7 +41,7 @@ def test_dashboard_shows_the_tree_and_refreshes(tmp_path):
         try:
             page = browser.new_page()
             page.route("**/*", route)
-            goto(page, f"{url}/dashboard/")
+            page.goto(f"{url}/dashboard/")
             page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
             page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
             deadline, seen = time.monotonic() + 60, set()

@@ -19,7 +19,7 @@ import glob, os, shutil, subprocess, tempfile, time
 from pathlib import Path
 
 import pytest
-from _browser import ARTIFACTS, PageLog, browser, free_port, goto, need_browser, watched_page
+from _browser import ARTIFACTS, PageLog, browser, free_port, need_browser, watched_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -135,7 +135,7 @@ def follow_outage(base_url: str, stop, start, tag: str):
         ctx = b.new_context(viewport={"width": 1000, "height": 700})
         page = watched_page(ctx, log, known=RIVE)
         t0 = time.monotonic()
-        goto(page, f"{base_url}/dashboard/")
+        page.goto(f"{base_url}/dashboard/")
         page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=60_000)
         page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
         _, st = wait_for(page, lambda s: all(s.get(c) == "healthy" for c in components), 60, "all components healthy")

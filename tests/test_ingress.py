@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _browser import FLAGS, flutter_texts, goto, reload
+from _browser import FLAGS, flutter_texts
 from edge_combos import combos, compose_for, skip_unavailable, validate_compose, installed_in_this_run
 from genproj import (
     answers_for,
@@ -193,7 +193,7 @@ def test_generated_backend_behind_traefik_and_redis_stopped(behind_traefik):
 
 def _wait_for_tree(page, url: str, first: bool, log: list[str]) -> str:
     if first:
-        goto(page, url)
+        page.goto(url)
     try:  # generous: the machine is shared, and Flutter's web client is tens of MB through TLS
         page.wait_for_selector("flt-semantics-placeholder", state="attached", timeout=120_000)
     except Exception as e:  # noqa: BLE001 (playwright's timeout, reported with what the page logged)
@@ -238,7 +238,7 @@ def test_dashboard_through_traefik_first_load_reload_second_tab(behind_traefik):
             log.append("-- first load")
             first = _wait_for_tree(page, url, True, log)
             log.append("-- reload")
-            reload(page)
+            page.reload()
             again = _wait_for_tree(page, url, False, log)
             tab = ctx.new_page()
             watch(tab, "tab2")
