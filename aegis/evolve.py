@@ -13,7 +13,7 @@ from typing import Optional
 from .specs import AegisError, lookup, parse_selection, registry, split_items
 from .gitstore import STORE, Place, Stage, locate, key_for, ls_tree, rev, cat_blobs, tree_id, blob_id, git_mode
 from . import merge as _merge
-from .merge import Conflict, plan, apply, rollback, read_record, locked, commit_project, finish, OURS_LABEL
+from .merge import Conflict, plan, apply, rollback, edits_since, read_record, locked, commit_project, finish, OURS_LABEL
 
 # %% auto #0
 __all__ = ['read_project_answers', 'answers_file', 'pristine', 'plan_add', 'plan_remove', 'plan_update', 'ChangeResult', 'change',
@@ -348,14 +348,17 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
         return ChangeResult(rec["action"], root, "continued", notes=notes + rec.get("notes", []))
 
 def abort(project_path=None) -> ChangeResult:
-    "Take back a pending change: the project is restored exactly as it was before it."
+    """Take back a pending change: the project is restored exactly as it was before it, except for edits made
+    since to files the change merged cleanly, which are kept (or, when they cannot be, the abort is refused)."""
     root = find_project(project_path)
     place = locate(root, create=True)
     with locked(place):
         rec = read_record(place)
         if not rec: raise AegisError("no change is pending: nothing to abort")
-        rollback(place, rec)
-        return ChangeResult(rec["action"], root, "aborted")
+        keep = edits_since(place, rec) if rec.get("phase") == "pending" else {}
+        rollback(place, rec, keep=keep)
+        notes = [f"kept what you changed in {p} since the change" for p in sorted(keep)]
+        return ChangeResult(rec["action"], root, "aborted", notes=notes)
 
 # %% ../nbs/04_evolve.ipynb #2f6fdddc
 def record_init(path, tree=None, final_path=None) -> str:

@@ -16,7 +16,7 @@ from .gitstore import Place, Stage, git, blob_id, git_mode, cat_blobs, ls_tree, 
 # %% auto #0
 __all__ = ['OURS_LABEL', 'BASE_LABEL', 'RECORD', 'Conflict', 'Plan', 'is_binary', 'merge_file', 'settle_adjacent', 'renames',
            'plan', 'locked', 'read_record', 'write_record', 'clear_record', 'sigterm_as_interrupt', 'checkpoint',
-           'apply', 'commit_project', 'finish', 'rollback']
+           'apply', 'commit_project', 'finish', 'rollback', 'edits_since']
 
 # %% ../nbs/04b_merge.ipynb #fba9cdce
 OURS_LABEL = "your project"
@@ -301,6 +301,7 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
                 place.git("update-ref", "--stdin", input=(f"update {place.ref('backup')} {ours_tree}\n"
                                                           f"update {place.ref('pending')} {pristine_new}\n").encode())
                 checkpoint("refs")
+                rec["wrote"] = _keep_written(place, pl)
                 rec["phase"] = "pending"; write_record(place, rec)
                 return "pending"
             if place.has_repo and commit and touched: commit_project(place, f"aegis: {action}", touched); done.append("commit")
@@ -313,6 +314,14 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
                 raise AegisError(f"{action} failed ({e}) and could not be fully undone ({r}): "
                                  "fix that, then run aegis update --abort") from e
             raise
+
+def _keep_written(place: Place, pl: Plan) -> dict[str, str | None]:
+    """What the change left in each path it merged cleanly (blob id, None: no file), its merged contents stored
+    in the object database, so that an abort can tell and keep the edits made while the change is pending."""
+    wrote = {p: blob_id(pl.writes[p][1]) if p in pl.writes else None for p in pl.touched if p not in pl.unmerged}
+    for p in wrote:
+        if wrote[p]: place.git("hash-object", "-w", "--stdin", input=pl.writes[p][1])
+    return wrote
 
 def commit_project(place: Place, message: str, paths: list[str]):
     """Commit `paths` (the change's own files, as they are in the working tree) and nothing else: the user's
@@ -347,14 +356,17 @@ def finish(place: Place, rec: dict):
     clear_record(place)
 
 # %% ../nbs/04b_merge.ipynb #9f96db53
-def rollback(place: Place, rec: dict, done: list[str] | None = None):
+def rollback(place: Place, rec: dict, done: list[str] | None = None, keep: dict[str, bytes] | None = None):
     """Undo a change from its record (used by abort, by failures, and after a killed process).
-    `done` lists the steps that were started (unknown after a kill: undo all of them)."""
+    `done` lists the steps that were started (unknown after a kill: undo all of them);
+    `keep`: contents to leave in some paths instead of their backup (the user's edits since, see `edits_since`)."""
+    keep = keep or {}
     root, touched = place.root, rec["touched"]
     if done is None: done = ["files", "index", "commit"]
     backup = ls_tree(place, rec["backup"]) if touched else {}
     data = cat_blobs(place, [backup[p][1] for p in touched if p in backup])
     for p in (touched if "files" in done else []):
+        if p in keep: _write(root, p, (root / p).stat().st_mode & 0o7777, keep[p]); continue
         if p in backup:
             mode, mtime = rec["existed"].get(p, [_perm(backup[p][0]), None])
             target = root / p
@@ -380,3 +392,33 @@ def rollback(place: Place, rec: dict, done: list[str] | None = None):
     cmds.append(f"update {place.ref('pristine')} {rec['pristine_old']}" if rec["pristine_old"] else f"delete {place.ref('pristine')}")
     place.git("update-ref", "--stdin", input=("\n".join(cmds) + "\n").encode())
     clear_record(place)
+
+# %% ../nbs/04b_merge.ipynb #ab07e1d2
+def edits_since(place: Place, rec: dict) -> dict[str, bytes]:
+    """The user's edits since a pending change was applied to the files it merged cleanly, merged onto their
+    state before the change: `{path: contents to keep}`. Raises AegisError, naming them, for edits an abort would lose."""
+    wrote, root = rec.get("wrote") or {}, place.root
+    changed = {}
+    for p, oid in wrote.items():
+        t = root / p
+        if t.is_symlink() or t.is_dir(): continue
+        mine = t.read_bytes() if t.is_file() else None
+        if (mine is not None and blob_id(mine)) != (oid or False): changed[p] = mine
+    if not changed: return {}
+    backup = ls_tree(place, rec["backup"])
+    blobs = cat_blobs(place, [x for p in changed for x in (wrote[p], backup.get(p, ("", None))[1])])
+    keep, lost = {}, []
+    for p, mine in changed.items():
+        before = blobs[backup[p][1]] if p in backup else None
+        after = blobs[wrote[p]] if wrote[p] else None
+        if mine == before: continue                        # the user took the change back by hand: nothing to keep
+        if None not in (mine, before, after) and not any(map(is_binary, (mine, before, after))):
+            merged, n = merge_file(mine, after, before, "before the change")
+            if not n: keep[p] = merged; continue
+        lost.append(p)
+    if lost:
+        shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
+        undo = f"git restore {' '.join(lost[:5])}" if place.has_repo else "put back what the change wrote"
+        raise AegisError(f"abort would lose what you changed since the change in {shown}: "
+                         f"undo it ({undo}) or finish the change with --continue")
+    return keep

@@ -336,6 +336,52 @@ def test_e19_abort_restores_exactly(proj, side):
     with pytest.raises(AegisError, match="nothing to abort"): abort(proj)
 
 
+def _pending_with_clean_b(proj, side):
+    "A change that conflicts in app/a.py and merges app/b.py cleanly (line 10), plus a file it creates."
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine"))
+    commit(proj)
+    before = state(proj)
+    side.files["app/a.py"] = edit_line(LINES, 5, b"aegis'")
+    side.files["app/b.py"] = edit_line(LINES, 10, b"aegis' 10")
+    side.files["app/new.py"] = b"created by the change\n"
+    assert update(proj, renderer=side).status == "pending"
+    return before
+
+
+def test_e19b_abort_keeps_edits_made_while_pending(proj, side):
+    before = _pending_with_clean_b(proj, side)
+    # people go on working: an edit, away from the change's lines, in a file the change merged cleanly
+    (proj / "app/b.py").write_bytes(edit_line(edit_line(LINES, 10, b"aegis' 10"), 2, b"mine, later"))
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"resolved"))      # resolving: the change's to take back
+    r = abort(proj)
+    assert r.status == "aborted" and any("app/b.py" in n for n in r.notes)
+    assert (proj / "app/b.py").read_bytes() == edit_line(LINES, 2, b"mine, later")   # the edit stays, the change went
+    after = state(proj)
+    assert after["files"]["app/a.py"] == before["files"]["app/a.py"] and "app/new.py" not in after["files"]
+    assert after["refs"] == before["refs"] and not after["record"] and after["head"] == before["head"]
+    assert after["index"] == before["index"]                                  # the kept edit is unstaged
+    assert git(proj, "status", "--porcelain").stdout == b" M app/b.py\n"
+    commit(proj)
+    assert update(proj, renderer=side).status == "pending"                    # and the change can be made again
+
+
+@pytest.mark.parametrize("edit", ["change's line", "created file", "deleted file"])
+def test_e19c_abort_refuses_to_lose_an_edit_made_while_pending(proj, side, edit):
+    _pending_with_clean_b(proj, side)
+    if edit == "change's line": (proj / "app/b.py").write_bytes(edit_line(LINES, 10, b"aegis' 10, and mine"))
+    elif edit == "created file": (proj / "app/new.py").write_bytes(b"created by the change, then mine\n")
+    else: (proj / "app/b.py").unlink()
+    path = "app/new.py" if edit == "created file" else "app/b.py"
+    now = state(proj)
+    with pytest.raises(AegisError, match=f"abort would lose what you changed since the change in {path}: .*git restore {path}"):
+        abort(proj)
+    assert state(proj) == now                                                 # refused: nothing changed, still pending
+    res = cli("update", "--abort", "-p", proj)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and path in res.stderr
+    git(proj, "restore", path)                                                # the fix the message names
+    assert abort(proj).status == "aborted" and not state(proj)["record"]
+
+
 def test_e20_pending_change_blocks_every_other_change(proj, side):
     (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine"))
     commit(proj)
