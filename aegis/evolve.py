@@ -264,7 +264,12 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
     old_commit, base_tree, head, head_tree = (rev(place, *names) + [None, None])[:4]
     theirs_tree = tree_id({p: (git_mode(m), blob_id(d)) for p, (m, d) in theirs.items()})
     result = ChangeResult(label, root, "nothing to do", notes=notes)
-    if base_tree == theirs_tree: return result
+    if base_tree == theirs_tree:
+        said = answers.get("aegis_version")
+        if said and said != new["aegis_version"]:         # the recorded render is the truth; the file was edited
+            result.notes.append(f"{ANSWERS_FILE} says aegis_version = {said!r}, but the project was last rendered by aegis "
+                                f"{new['aegis_version']} (its recorded pristine render): set it back to {new['aegis_version']!r}")
+        return result
     _check_clean(place)
     with Stage(place) as st:
         if old_commit is None:

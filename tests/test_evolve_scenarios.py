@@ -606,6 +606,17 @@ def test_update_from_an_older_aegis_version(tmp_path):
     assert update(proj, renderer=new_side).status == "nothing to do"
 
 
+def test_update_says_when_the_recorded_version_was_edited_by_hand(proj, side):
+    from aegis import __version__
+    text = (proj / ANSWERS_FILE).read_text()
+    (proj / ANSWERS_FILE).write_text(text.replace(f'aegis_version = "{__version__}"', 'aegis_version = "0.0.1"'))
+    commit(proj)
+    r = update(proj, renderer=side)
+    assert r.status == "nothing to do" and r.exit_code == 0
+    assert any("says aegis_version = '0.0.1'" in n and f"set it back to '{__version__}'" in n for n in r.notes)
+    assert 'aegis_version = "0.0.1"' in (proj / ANSWERS_FILE).read_text()     # the user's edit, left alone
+
+
 def test_project_that_gets_git_later_keeps_its_recorded_base(tmp_path):
     side = Side({"app/a.py": LINES})
     proj = make_project(tmp_path, git=False, renderer=side)            # recorded in .aegis/store
