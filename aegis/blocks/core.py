@@ -45,8 +45,8 @@ def _backend(option, ctx) -> Contribution:
              EnvVar("HEALTH_TIMEOUT", "2.0", "seconds each health check may take"),
              EnvVar("HEALTH_CACHE_TTL", "1.0", "seconds a health result is reused")],
         settings=[Setting("app_env", "str", '"development"'), Setting("secret_key", "str", '"change-me"'),
-                  Setting("web_port", "int", "8000"), Setting("health_timeout", "float", "2.0"),
-                  Setting("health_cache_ttl", "float", "1.0")],
+                  Setting("web_port", "Port", "8000"), Setting("health_timeout", "Timeout", "2.0"),
+                  Setting("health_cache_ttl", "Seconds", "1.0")],
         services={"webserver": app_service(ctx, [slug, "serve", "--host", "0.0.0.0", "--port", "8000"],
                                            ports=["${WEB_PORT:-8000}:8000"],
                                            healthcheck={"test": ["CMD", "python", "-c", live], "interval": "10s",
@@ -58,7 +58,7 @@ def _backend(option, ctx) -> Contribution:
 def _frontend(option, ctx) -> Contribution:
     return Contribution(deps=FRONTEND_DEPS,
                         env=[EnvVar("DASHBOARD_REFRESH", "5", "seconds between refreshes of the Overseer dashboard")],
-                        settings=[Setting("dashboard_refresh", "float", "5.0")],
+                        settings=[Setting("dashboard_refresh", "Timeout", "5.0")],
                         lifespan=["frontend.dashboard:lifespan"],
                         health=[HealthCheck("frontend", "frontend.dashboard:check")])
 

@@ -24,7 +24,7 @@ def _inference(option, ctx) -> Contribution:
              EnvVar("OLLAMA_TIMEOUT", "120", "seconds a generation may take")],
         settings=[Setting("ollama_url", "str", '"http://127.0.0.1:11434"'),
                   Setting("ollama_model", "str", '"llama3.2:1b"'),
-                  Setting("ollama_timeout", "float", "120.0")],
+                  Setting("ollama_timeout", "Timeout", "120.0")],
         services={"ollama": {"image": "${OLLAMA_IMAGE:-ollama/ollama:latest}",
                              "volumes": ["ollama-models:/root/.ollama"],
                              "healthcheck": {"test": ["CMD", "ollama", "list"], "interval": "10s", "timeout": "5s",

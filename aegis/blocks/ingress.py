@@ -77,7 +77,7 @@ def _ingress(option, ctx) -> Contribution:
              EnvVar("INGRESS_URL", "https://127.0.0.1:{{ env.INGRESS_HTTPS_PORT }}", "Traefik's HTTPS address, for the health check"),
              EnvVar("INGRESS_PING_URL", "http://127.0.0.1:{{ web_port + 2000 }}/ping", "Traefik's ping endpoint")],
         settings=[Setting("ingress_domain", "str", '"localhost"'),
-                  Setting("ingress_http_port", "int", "80"), Setting("ingress_https_port", "int", "443"),
+                  Setting("ingress_http_port", "Port", "80"), Setting("ingress_https_port", "Port", "443"),
                   Setting("ingress_url", "str", '"https://127.0.0.1:443"'),
                   Setting("ingress_ping_url", "str", '"http://127.0.0.1:8082/ping"')],
         services={"traefik": traefik_service(slug)},

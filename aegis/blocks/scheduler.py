@@ -25,7 +25,7 @@ def _scheduler(option, ctx) -> Contribution:
         env=[EnvVar("SCHEDULER_TIMEZONE", "UTC", "time zone of the cron triggers"),
              EnvVar("SCHEDULER_HEARTBEAT_SECONDS", "10", "seconds between the scheduler's heartbeats")],
         settings=[Setting("scheduler_timezone", "str", '"UTC"', "time zone of the cron triggers"),
-                  Setting("scheduler_heartbeat_seconds", "float", "10.0", "seconds between heartbeats")],
+                  Setting("scheduler_heartbeat_seconds", "Timeout", "10.0", "seconds between heartbeats")],
         services={"scheduler": app_service(
             ctx, [slug, "scheduler", "start"], stop_grace_period="30s",
             healthcheck={"test": ["CMD", slug, "scheduler", "status", "--quiet"], "interval": "30s",

@@ -27,12 +27,12 @@ LIBRARY_MODULES = {"arq": ("arq",), "dramatiq": ("dramatiq",), "taskiq": ("taski
 def _settings(slug: str) -> tuple[list[Setting], list[EnvVar]]:
     rows = [  # name, type, default, doc, in .env
         ("worker_namespace", "str", json.dumps(slug), "prefix of the queues' Redis keys", True),
-        ("worker_concurrency", "int", "10", "jobs at once per queue and worker process", True),
-        ("worker_max_tries", "int", "3", "tries of a failing job (1 = no retry)", True),
-        ("worker_job_timeout", "float", "300.0", "seconds a job may run", True),
-        ("worker_shutdown_wait", "float", "25.0", "seconds running jobs get to finish on SIGTERM", True),
-        ("worker_heartbeat_interval", "float", "5.0", "seconds between worker heartbeats (dead after 3 missed)", False),
-        ("worker_result_ttl", "int", "3600", "seconds results are kept", False),
+        ("worker_concurrency", "Count", "10", "jobs at once per queue and worker process", True),
+        ("worker_max_tries", "Count", "3", "tries of a failing job (1 = no retry)", True),
+        ("worker_job_timeout", "Timeout", "300.0", "seconds a job may run", True),
+        ("worker_shutdown_wait", "Seconds", "25.0", "seconds running jobs get to finish on SIGTERM", True),
+        ("worker_heartbeat_interval", "Timeout", "5.0", "seconds between worker heartbeats (dead after 3 missed)", False),
+        ("worker_result_ttl", "Count", "3600", "seconds results are kept", False),
     ]
     settings = [Setting(n, t, d, doc) for n, t, d, doc, _ in rows]
     env = [EnvVar(n.upper(), json.loads(d) if t == "str" else d, doc) for n, t, d, doc, e in rows if e]

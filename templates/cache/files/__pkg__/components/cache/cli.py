@@ -56,7 +56,7 @@ def publish(channel: str, message: Annotated[str, typer.Argument(help="A JSON ob
 @app.command()
 def listen(
     channels: Annotated[list[str] | None, typer.Argument(help="Channels (default: health).")] = None,
-    count: Annotated[int, typer.Option(help="Stop after this many messages (0 = never).")] = 0,
+    count: Annotated[int, typer.Option(min=0, help="Stop after this many messages (0 = never).")] = 0,
 ) -> None:
     """Print the messages published on CHANNELS, one JSON object a line (Ctrl-C to stop)."""
     from .client import close_redis

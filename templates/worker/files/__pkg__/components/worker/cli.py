@@ -24,7 +24,7 @@ def start(
         list[str] | None, typer.Option("--queue", "-q", help="Queue to consume (repeat; default: all).")
     ] = None,
     concurrency: Annotated[
-        int | None, typer.Option(help="Jobs at once per queue (default: WORKER_CONCURRENCY).")
+        int | None, typer.Option(min=1, help="Jobs at once per queue (default: WORKER_CONCURRENCY).")
     ] = None,
 ) -> None:
     """Run a worker until SIGTERM/SIGINT; running jobs get WORKER_SHUTDOWN_WAIT seconds to finish."""
@@ -73,7 +73,7 @@ def _kwargs(pairs: list[str]) -> dict[str, Any]:
 def enqueue(
     name: Annotated[str, typer.Argument(help="Task name (see `tasks list`).")],
     args: Annotated[list[str] | None, typer.Argument(help="Keyword arguments as key=value.")] = None,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for the result (0: do not wait).")] = 0.0,
+    wait: Annotated[float, typer.Option(min=0, help="Seconds to wait for the result (0: no wait).")] = 0.0,
 ) -> None:
     """Enqueue a task; print its job id (and its result with --wait)."""
     from . import backend
