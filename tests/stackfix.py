@@ -2,7 +2,7 @@
 from `${PYTHON_IMAGE}`, webserver with /health, worker, scheduler, PostgreSQL, Redis), stdlib only so
 its image builds in seconds. Used until/alongside projects from `aegis.project.init`."""
 from __future__ import annotations
-import json, secrets, textwrap
+import json, secrets
 from pathlib import Path
 
 APP = r'''

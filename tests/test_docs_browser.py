@@ -1,12 +1,12 @@
 """The docs site in a real browser: every page loads without console errors and without asking any
 outside host for anything, every internal link resolves (page and anchor), and a screenshot of the
 landing page is kept in artifacts/."""
-import functools, os, re, subprocess, sys, time
+import functools, os, re, subprocess, sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 import pytest
-from _browser import ARTIFACTS, PageLog, browser, is_local, need_browser, serve_dir, watched_page
+from _browser import ARTIFACTS, PageLog, browser, need_browser, serve_dir, watched_page
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.browser]

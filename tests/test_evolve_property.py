@@ -5,7 +5,7 @@ Every user edit writes a unique token. After every step, each live token is stil
 every file the user deleted is still gone, and a change that did not conflict left the tree
 committed and the index without unmerged entries. A change that conflicts is either aborted
 (the project must be exactly as before) or resolved by keeping both sides, then continued."""
-import os, signal, subprocess, sys, time
+import signal, subprocess, sys, time
 from pathlib import Path
 
 import pytest

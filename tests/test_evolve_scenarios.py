@@ -2,8 +2,7 @@
 
 The "template side" is the real render plus files a `Side` controls, standing in for a new aegis
 version; `update(renderer=side)` then merges it like any change."""
-import os, subprocess
-from pathlib import Path
+import os
 
 import pytest
 
@@ -590,9 +589,6 @@ def test_init_without_git_records_in_a_private_store(tmp_path):
 def test_update_from_an_older_aegis_version(tmp_path):
     "A project recorded by an older aegis: update rewrites what this version renders differently, keeps edits."
     from aegis import __version__
-    from aegis.render import render
-    from test_evolve_support import answers_for
-    old = {**answers_for(""), "aegis_version": "0.0.1"}
     old_side = Side({"app/a.py": LINES})
     proj = make_project(tmp_path, renderer=lambda a: old_side({**a, "aegis_version": "0.0.1"}))
     assert 'aegis_version = "0.0.1"' in (proj / ANSWERS_FILE).read_text()

@@ -1,6 +1,5 @@
 "`aegis init` as a process: all-or-nothing generation, refusals that change nothing, the answers file."
 import os, signal, subprocess, sys, time, tomllib
-from pathlib import Path
 import pytest
 from conftest import run_aegis
 

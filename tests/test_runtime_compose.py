@@ -1,6 +1,5 @@
 """The runtime's pure parts: interpolation, validation, plans, preflight checks (no engine needed)."""
 import socket
-from pathlib import Path
 import pytest
 import yaml
 from stackfix import write_stack

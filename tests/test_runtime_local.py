@@ -15,7 +15,7 @@ def test_local_up_health_down(tmp_path):
     d = write_stack(tmp_path / "loc", postgres=False, redis=False)
     port = _free_port()
     (d / ".env").write_text(f"WEB_PORT={port}\n")
-    stack = up(d, local=True, wait=30)
+    up(d, local=True, wait=30)
     try:
         r = health(d)
         assert r.healthy, r.problems()

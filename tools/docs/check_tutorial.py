@@ -7,7 +7,7 @@ notebook itself stays clean. Volatile values (paths, times, ports, ids, hashes) 
 
     python tools/docs/check_tutorial.py [--record]   # --record: run for real and save the outputs
 """
-import os, shutil, subprocess, sys, tempfile
+import os, subprocess, sys, tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
