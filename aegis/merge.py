@@ -414,6 +414,7 @@ def edits_since(place: Place, rec: dict) -> dict[str, bytes]:
         if mine == before: continue                        # the user took the change back by hand: nothing to keep
         if None not in (mine, before, after) and not any(map(is_binary, (mine, before, after))):
             merged, n = merge_file(mine, after, before, "before the change")
+            if n: merged, n = (kept, 0) if (kept := settle_adjacent(mine, after, before)) is not None else (merged, n)
             if not n: keep[p] = merged; continue
         lost.append(p)
     if lost:

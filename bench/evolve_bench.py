@@ -46,6 +46,27 @@ def bench(proj, runs, renderer=None, label=""):
     return a, r, u
 
 
+def bench_pending(proj, runs):
+    """An add that conflicts (the user reworded the README line listing the components, which the add
+    also changes), the user edits a file the add merged cleanly (the Makefile), then `--abort`: that
+    edit is kept, everything else restored."""
+    from aegis.evolve import abort, add
+    from test_evolve_support import commit
+    readme, mk = proj / "README.md", proj / "Makefile"
+    readme.write_text(readme.read_text().replace("`backend`, `frontend`,", "`backend` and `frontend` (mine),", 1))
+    commit(proj, "user edits README.md")
+    a, b = [], []
+    for i in range(runs):
+        ms, res = timed(lambda: add(CHANGE, proj, available_only=False)); a.append(ms)
+        assert res.status == "pending", res
+        mk.write_bytes(mk.read_bytes() + b"\n# a note of mine %d\n" % i)
+        ms, res = timed(lambda: abort(proj)); b.append(ms)
+        assert res.status == "aborted" and any("Makefile" in n for n in res.notes), res
+        assert mk.read_bytes().endswith(b"# a note of mine %d\n" % i)
+        commit(proj, "user edits Makefile")
+    show(f"add {CHANGE} that conflicts (pending)", a); show("abort, keeping an edit made meanwhile", b)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
@@ -58,6 +79,7 @@ def main():
     proj = make_project(work / "plain", FULL)
     print(f"rendered tree: {sum(1 for _ in proj.rglob('*') if '.git' not in _.parts)} files")
     bench(proj, args.runs, label=" (in-process)")
+    bench_pending(make_project(work / "pending", FULL), args.runs)
 
     body = b"".join(b"def f%d(x):\n    return x + %d\n\n" % (i, i) for i in range(70))
     side = Side({f"pkg/mod{i:03d}/code.py": body for i in range(args.extra)})
