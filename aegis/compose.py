@@ -84,8 +84,11 @@ def parse_env_text(text: str) -> dict[str, str]:
     return out
 
 def read_env_file(path: Path) -> dict[str, str]:
-    try: return parse_env_text(Path(path).read_text())
+    try: return parse_env_text(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError: return {}
+    except UnicodeDecodeError as e:     # a one-line error, not a traceback: say where, and the fix
+        raise AegisError(f"{path} is not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}): "
+                         "save it as UTF-8") from None
 
 # %% ../nbs/05b_compose.ipynb #e4a8b251
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
