@@ -13,7 +13,7 @@ from typing import Optional
 from .specs import AegisError, lookup, parse_selection, registry, split_items
 from .gitstore import STORE, Place, Stage, locate, key_for, ls_tree, rev, cat_blobs, tree_id, blob_id, git_mode
 from . import merge as _merge
-from .merge import Conflict, plan, apply, rollback, edits_since, read_record, locked, commit_project, finish, OURS_LABEL
+from .merge import Conflict, plan, apply, rollback, edits_since, read_record, locked, commit_project, finish, OURS_LABEL, verb
 
 # %% auto #0
 __all__ = ['read_project_answers', 'answers_file', 'pristine', 'plan_add', 'plan_remove', 'plan_update', 'ChangeResult', 'change',
@@ -28,12 +28,12 @@ def read_project_answers(root: Path) -> tuple[dict, list[str]]:
     "The answers of the project at `root` and the components recorded as pulled in."
     import tomllib
     from aegis.render import read_answers
-    text = (root / ANSWERS_FILE).read_text(encoding="utf-8")
-    try: data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    try: data = tomllib.loads(text := (root / ANSWERS_FILE).read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise AegisError(f"{root / ANSWERS_FILE} cannot be read ({e}): fix the file or restore it with git") from None
     try: answers = read_answers(text)
     except KeyError as e: raise AegisError(f"{root / ANSWERS_FILE} lacks {e}: restore it with git") from None
+    except AegisError as e: raise AegisError(f"{root / ANSWERS_FILE}: {e}") from None   # e.g. an unknown component
     pulled = [p for p in data.get("pulled_in", []) if p in answers["components"]]
     return answers, pulled
 
@@ -136,7 +136,8 @@ class ChangeResult:
 
     def summary(self) -> str:
         head = {"applied": f"{self.action}: done, {len(self.changes)} file(s) changed",
-                "pending": f"{self.action}: {len(self.conflicts)} conflict(s) to resolve, then aegis update --continue (or --abort)",
+                "pending": f"{self.action}: {len(self.conflicts)} conflict(s) to resolve, "
+                           f"then aegis {verb(self.action)} --continue (or --abort)",
                 "nothing to do": f"{self.action}: nothing to do",
                 "dry run": f"{self.action} (dry run): {len(self.changes)} file(s) would change"
                            + (f", {len(self.conflicts)} conflict(s)" if self.conflicts else "") + "; nothing written",
@@ -199,16 +200,13 @@ def _check_clean(place: Place):
 def _check_no_pending(place: Place):
     rec = read_record(place)
     if rec and rec["phase"] == "pending":
-        raise AegisError(f"a change is pending ({rec['action']}): resolve its conflicts and run aegis update --continue, "
-                         "or take it back with aegis update --abort")
+        v = verb(rec["action"])
+        raise AegisError(f"a change is pending ({rec['action']}): resolve its conflicts and run aegis {v} --continue, "
+                         f"or take it back with aegis {v} --abort")
 
 def _recover(place: Place) -> list[str]:
-    "Roll back a change whose process died while applying it (we hold the lock, so it is not running)."
-    rec = read_record(place)
-    if rec and rec["phase"] == "applying":
-        rollback(place, rec)
-        return [f"rolled back an interrupted change ({rec['action']}) first"]
-    return []
+    "Finish or roll back a change whose process died while applying it (see `merge.recover`)."
+    return _merge.recover(place)
 
 def _from_private_store(place: Place) -> dict | None:
     "The pristine render kept in `.aegis/store` when the project had no repository, if it now has one."
@@ -343,8 +341,9 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
         if left:
             return ChangeResult(rec["action"], root, "pending", conflicts=left,
                                 notes=notes + ["conflict markers are still in these files: resolve them, then continue again"])
+        _check_still_applied(place, rec)
         if place.has_repo:
-            paths = [c.path for c in conflicts]
+            paths = sorted(_merge._unmerged(rec))             # a file in the way was never staged: nothing to add
             place.git("--literal-pathspecs", "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
                       input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths))
             if commit: commit_project(place, f"aegis: {rec['action']}", rec["touched"])
@@ -352,17 +351,39 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
         _relock(root, rec["touched"], notes)
         return ChangeResult(rec["action"], root, "continued", notes=notes + rec.get("notes", []))
 
+def _check_still_applied(place: Place, rec: dict):
+    "Refuse to finish a change whose files were all put back as before it (a `git reset --hard`, a stash...)."
+    wrote, backup = rec.get("wrote") or {}, ls_tree(place, rec["backup"])
+    mine = [p for p in wrote if p not in _merge._unmerged(rec) and wrote[p] != backup.get(p, (None, None))[1]]
+    if not mine: return
+    def now(p):
+        t = place.root / p
+        return blob_id(t.read_bytes()) if t.is_file() and not t.is_symlink() else (None if not os.path.lexists(t) else "?")
+    if all(now(p) == backup.get(p, (None, None))[1] for p in mine):
+        v = verb(rec["action"])
+        raise AegisError(f"the change's files are back as they were before it ({', '.join(mine[:3])}"
+                         f"{' and more' if len(mine) > 3 else ''}): take it back with aegis {v} --abort, "
+                         "or put them back (git stash pop, if you stashed them) and continue")
+
 def abort(project_path=None) -> ChangeResult:
     """Take back a pending change: the project is restored exactly as it was before it, except for edits made
-    since to files the change merged cleanly, which are kept (or, when they cannot be, the abort is refused)."""
+    since to files the change merged cleanly, which are kept (or, when they cannot be, the abort is refused).
+    What the user wrote in conflicted files while resolving is saved as a git object and named in a note."""
     root = find_project(project_path)
     place = locate(root, create=True)
     with locked(place):
         rec = read_record(place)
         if not rec: raise AegisError("no change is pending: nothing to abort")
-        keep = edits_since(place, rec) if rec.get("phase") == "pending" else {}
+        if rec["phase"] == "applying":                    # its process died: the recovery is the abort
+            notes = _recover(place)                       # ...unless it had got as far as its commit: then finished
+            return ChangeResult(rec["action"], root, "aborted" if notes[0].startswith("rolled back") else "continued", notes=notes)
+        if gone := _merge.committed_since(place, rec):
+            raise AegisError(f"commits made since the change was applied changed {', '.join(gone[:3])}: it is part of "
+                             f"your history now, finish it with aegis {verb(rec['action'])} --continue")
+        keep = edits_since(place, rec)
+        notes = _merge.dropped_resolutions(place, rec)
         rollback(place, rec, keep=keep)
-        notes = [f"kept what you changed in {p} since the change" for p in sorted(keep)]
+        notes += [f"kept what you changed in {p} since the change" for p in sorted(keep)]
         return ChangeResult(rec["action"], root, "aborted", notes=notes)
 
 # %% ../nbs/04_evolve.ipynb #2f6fdddc
@@ -393,11 +414,16 @@ def write_tree(root: Path, tree: dict):
         t.write_bytes(data); os.chmod(t, mode)
 
 # %% ../nbs/04_evolve.ipynb #f78839ed
-def _run_cli(fn, *, cont=False, abort_=False, project_path=None):
+def _run_cli(fn, *, cont=False, abort_=False, project_path=None, dry_run=False, components=None):
     import sys, typer
     from rich.console import Console
     try:
         if cont and abort_: raise AegisError("give --continue or --abort, not both")
+        if (cont or abort_) and dry_run:
+            raise AegisError(f"--dry-run cannot be combined with {'--continue' if cont else '--abort'}: drop one of them")
+        if (cont or abort_) and components:
+            raise AegisError(f"{'--continue' if cont else '--abort'} finishes the pending change and takes no components: "
+                             f"drop {components!r}")
         if cont: result = continue_(project_path)
         elif abort_: result = abort(project_path)
         else: result = fn()
@@ -423,7 +449,8 @@ def register_cli(app):
                 cont: bool = typer.Option(False, "--continue", help="finish a pending change"),
                 abort_: bool = typer.Option(False, "--abort", help="take back a pending change")):
         "Add components to the project (their defaults unless you give an option)."
-        _run_cli(lambda: add(_need(components, "add"), project_path, dry_run), cont=cont, abort_=abort_, project_path=project_path)
+        _run_cli(lambda: add(_need(components, "add"), project_path, dry_run), cont=cont, abort_=abort_,
+                 project_path=project_path, dry_run=dry_run, components=components)
 
     @app.command("remove")
     def remove_cmd(components: Optional[str] = typer.Argument(None, help="e.g. scheduler"),
@@ -431,14 +458,15 @@ def register_cli(app):
                    cont: bool = typer.Option(False, "--continue", help="finish a pending change"),
                    abort_: bool = typer.Option(False, "--abort", help="take back a pending change")):
         "Remove components from the project, with what was added only for them."
-        _run_cli(lambda: remove(_need(components, "remove"), project_path, dry_run), cont=cont, abort_=abort_, project_path=project_path)
+        _run_cli(lambda: remove(_need(components, "remove"), project_path, dry_run), cont=cont, abort_=abort_,
+                 project_path=project_path, dry_run=dry_run, components=components)
 
     @app.command("update")
     def update_cmd(project_path: Optional[Path] = P, dry_run: bool = typer.Option(False, "--dry-run", help="show the diff, write nothing"),
                    cont: bool = typer.Option(False, "--continue", help="finish a pending change"),
                    abort_: bool = typer.Option(False, "--abort", help="take back a pending change")):
         "Bring the project to this aegis version's templates, keeping your edits."
-        _run_cli(lambda: update(project_path, dry_run), cont=cont, abort_=abort_, project_path=project_path)
+        _run_cli(lambda: update(project_path, dry_run), cont=cont, abort_=abort_, project_path=project_path, dry_run=dry_run)
     return app
 
 def _need(components, verb):

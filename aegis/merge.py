@@ -11,12 +11,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from .specs import AegisError
-from .gitstore import Place, Stage, git, blob_id, git_mode, cat_blobs, ls_tree, rev
+from .gitstore import STORE, Place, Stage, git, blob_id, git_mode, cat_blobs, ls_tree, rev
 
 # %% auto #0
 __all__ = ['OURS_LABEL', 'BASE_LABEL', 'RECORD', 'Conflict', 'Plan', 'is_binary', 'merge_file', 'settle_adjacent', 'renames',
            'plan', 'locked', 'read_record', 'write_record', 'clear_record', 'sigterm_as_interrupt', 'checkpoint',
-           'apply', 'commit_project', 'finish', 'rollback', 'edits_since']
+           'apply', 'commit_project', 'finish', 'rollback', 'edits_since', 'verb', 'put_back_hint', 'recover',
+           'dropped_resolutions', 'committed_since']
 
 # %% ../nbs/04b_merge.ipynb #fba9cdce
 OURS_LABEL = "your project"
@@ -39,6 +40,7 @@ class Plan:
     changes: list[tuple[str, str]] = field(default_factory=list)  # (path, added | modified | deleted | mode)
     ours: dict[str, tuple[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    made: set[str] = field(default_factory=set)           # paths whose contents are a merge: blobs new to git
 
     @property
     def touched(self) -> list[str]: return sorted(set(self.writes) | set(self.deletes) | set(self.unmerged))
@@ -159,7 +161,7 @@ def plan(place: Place, base: dict, ours: dict, theirs: dict[str, tuple[int, byte
             if n and (kept := settle_adjacent(*data)) is not None:
                 merged, n = kept, 0
                 pl.notes.append(f"{p}: you and aegis changed neighbouring lines: both changes kept")
-            pl.writes[p] = (_perm(mode), merged); pl.changes.append((p, "modified"))
+            pl.writes[p] = (_perm(mode), merged); pl.changes.append((p, "modified")); pl.made.add(p)
             if n: pl.unmerged[p] = stages; pl.conflicts.append(Conflict(p, "changed by you and by aegis", n))
         elif b and o:                                      # aegis removes a file the user edited: keep it
             pl.unmerged[p] = stages; pl.conflicts.append(Conflict(p, "edited by you, no longer produced by aegis: yours kept"))
@@ -170,7 +172,7 @@ def plan(place: Place, base: dict, ours: dict, theirs: dict[str, tuple[int, byte
                 pl.unmerged[p] = stages; pl.conflicts.append(Conflict(p, "created by you and by aegis (binary): yours kept"))
                 continue
             merged, n = merge_file(blobs[o[1]], b"", blobs[t[1]], label)
-            pl.writes[p] = (_perm(o[0]), merged); pl.changes.append((p, "modified"))
+            pl.writes[p] = (_perm(o[0]), merged); pl.changes.append((p, "modified")); pl.made.add(p)
             if n: pl.unmerged[p] = stages; pl.conflicts.append(Conflict(p, "created by you and by aegis", n))
     for p in list(pl.writes):                              # a path taken on disk by something git does not track
         if p in ours: continue
@@ -226,13 +228,15 @@ def clear_record(place: Place):
 
 @contextmanager
 def sigterm_as_interrupt():
-    "While applying, SIGTERM raises KeyboardInterrupt so the rollback runs."
+    "While applying, SIGTERM and SIGHUP (the terminal closed) raise KeyboardInterrupt so the rollback runs."
     import threading
     if threading.current_thread() is not threading.main_thread(): yield; return
     def handler(signum, frame): raise KeyboardInterrupt("terminated")
-    old = signal.signal(signal.SIGTERM, handler)
+    sigs = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    old = {s: signal.signal(s, handler) for s in sigs}
     try: yield
-    finally: signal.signal(signal.SIGTERM, old)
+    finally:
+        for s, h in old.items(): signal.signal(s, h)
 
 def checkpoint(step: str):
     "A named point of `apply` (a hook for tests that interrupt a change at each step)."
@@ -249,6 +253,18 @@ def _write(root: Path, p: str, mode: int, data: bytes):
     with open(tmp, "wb") as fh: fh.write(data)
     os.chmod(tmp, perm)
     os.replace(tmp, target)
+
+def _sweep_temps(root: Path, paths: list[str]):
+    "Remove the temporary files a write killed between its open and its rename left next to `paths`."
+    for parent, names in _by_folder(paths).items():
+        if not (root / parent).is_dir(): continue
+        for f in (root / parent).iterdir():
+            if f.name.startswith(".aegis-tmp-") and f.name.split("-", 3)[-1] in names and not f.is_dir(): f.unlink()
+
+def _by_folder(paths: list[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for p in paths: out.setdefault(os.path.dirname(p), set()).add(os.path.basename(p))
+    return out
 
 def _delete(root: Path, p: str):
     target = root / p
@@ -274,7 +290,10 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
            "index": [f"{pl.ours[p][0]} {pl.ours[p][1]} 0\t{_full(place, p)}" for p in touched if p in pl.ours]
                     if place.has_repo else [],
            "pristine_old": pristine_old, "pristine_new": pristine_new, "backup": ours_tree, "head": head,
-           "conflicts": [asdict(c) for c in pl.conflicts], "notes": list(notes)}
+           "conflicts": [asdict(c) for c in pl.conflicts], "unmerged": sorted(pl.unmerged), "notes": list(notes),
+           "wrote": _planned(pl)}
+    made = {p: pl.writes[p] for p in pl.made if p in pl.writes}
+    if made: stage.write_commit(made, "aegis: merged contents")   # the journal's ids must resolve after a kill
     done: list[str] = []                                   # steps started, so a rollback undoes only those
     with sigterm_as_interrupt():
         try:
@@ -301,7 +320,6 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
                 place.git("update-ref", "--stdin", input=(f"update {place.ref('backup')} {ours_tree}\n"
                                                           f"update {place.ref('pending')} {pristine_new}\n").encode())
                 checkpoint("refs")
-                rec["wrote"] = _keep_written(place, pl)
                 rec["phase"] = "pending"; write_record(place, rec)
                 return "pending"
             if place.has_repo and commit and touched: commit_project(place, f"aegis: {action}", touched); done.append("commit")
@@ -315,13 +333,15 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
                                  "fix that, then run aegis update --abort") from e
             raise
 
-def _keep_written(place: Place, pl: Plan) -> dict[str, str | None]:
-    """What the change left in each path it merged cleanly (blob id, None: no file), its merged contents stored
-    in the object database, so that an abort can tell and keep the edits made while the change is pending."""
-    wrote = {p: blob_id(pl.writes[p][1]) if p in pl.writes else None for p in pl.touched if p not in pl.unmerged}
-    for p in wrote:
-        if wrote[p]: place.git("hash-object", "-w", "--stdin", input=pl.writes[p][1])
-    return wrote
+def _planned(pl: Plan) -> dict[str, str | None]:
+    """What the change leaves in each path it touches (blob id; None: no file), so that a rollback can tell the
+    user's edits made since (while the change is pending, or after a killed process) from its own writes."""
+    out = {}
+    for p in pl.touched:
+        if p in pl.writes: out[p] = blob_id(pl.writes[p][1])
+        elif p in pl.deletes: out[p] = None
+        else: out[p] = pl.ours[p][1] if p in pl.ours else None    # a conflict that leaves the file as it is
+    return out
 
 def commit_project(place: Place, message: str, paths: list[str]):
     """Commit `paths` (the change's own files, as they are in the working tree) and nothing else: the user's
@@ -365,6 +385,7 @@ def rollback(place: Place, rec: dict, done: list[str] | None = None, keep: dict[
     if done is None: done = ["files", "index", "commit"]
     backup = ls_tree(place, rec["backup"]) if touched else {}
     data = cat_blobs(place, [backup[p][1] for p in touched if p in backup])
+    if "files" in done: _sweep_temps(root, touched)
     for p in (touched if "files" in done else []):
         if p in keep: _write(root, p, (root / p).stat().st_mode & 0o7777, keep[p]); continue
         if p in backup:
@@ -394,22 +415,30 @@ def rollback(place: Place, rec: dict, done: list[str] | None = None, keep: dict[
     clear_record(place)
 
 # %% ../nbs/04b_merge.ipynb #ab07e1d2
+def _unmerged(rec: dict) -> set[str]:
+    return set(rec["unmerged"]) if "unmerged" in rec else {c["path"] for c in rec["conflicts"]}
+
 def edits_since(place: Place, rec: dict) -> dict[str, bytes]:
-    """The user's edits since a pending change was applied to the files it merged cleanly, merged onto their
-    state before the change: `{path: contents to keep}`. Raises AegisError, naming them, for edits an abort would lose."""
-    wrote, root = rec.get("wrote") or {}, place.root
-    changed = {}
+    """The user's edits since a change was applied (while it is pending: to the files it merged cleanly; after
+    a killed process: to every file it touched), merged onto their state before the change: `{path: contents
+    to keep}`. Raises AegisError, naming them, for edits a rollback would lose."""
+    wrote, root = dict(rec.get("wrote") or {}), place.root
+    if rec["phase"] == "pending": wrote = {p: v for p, v in wrote.items() if p not in _unmerged(rec)}
+    backup = ls_tree(place, rec["backup"]) if wrote else {}
+    changed, lost = {}, []
     for p, oid in wrote.items():
         t = root / p
-        if t.is_symlink() or t.is_dir(): continue
+        if t.is_symlink() or t.is_dir():                   # a link or a folder now: as before the change, or lost
+            was = backup.get(p)
+            if not (t.is_symlink() and was and was[0] == "120000" and blob_id(os.fsencode(os.readlink(t))) == was[1]):
+                lost.append(p)
+            continue
         mine = t.read_bytes() if t.is_file() else None
         if (mine is not None and blob_id(mine)) != (oid or False): changed[p] = mine
-    if not changed: return {}
-    backup = ls_tree(place, rec["backup"])
-    blobs = cat_blobs(place, [x for p in changed for x in (wrote[p], backup.get(p, ("", None))[1])])
-    keep, lost = {}, []
+    blobs = cat_blobs(place, [x for p in changed for x in (wrote[p], backup.get(p, ("", None))[1]) if x])
+    keep = {}
     for p, mine in changed.items():
-        before = blobs[backup[p][1]] if p in backup else None
+        before = blobs[backup[p][1]] if p in backup and backup[p][0] != "120000" else None
         after = blobs[wrote[p]] if wrote[p] else None
         if mine == before: continue                        # the user took the change back by hand: nothing to keep
         if None not in (mine, before, after) and not any(map(is_binary, (mine, before, after))):
@@ -418,8 +447,80 @@ def edits_since(place: Place, rec: dict) -> dict[str, bytes]:
             if not n: keep[p] = merged; continue
         lost.append(p)
     if lost:
+        lost.sort()
         shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
-        undo = f"git restore {' '.join(lost[:5])}" if place.has_repo else "put back what the change wrote"
-        raise AegisError(f"abort would lose what you changed since the change in {shown}: "
-                         f"undo it ({undo}) or finish the change with --continue")
+        fix = put_back_hint(place, {p: wrote[p] for p in lost[:5]})
+        if rec["phase"] == "pending":
+            raise AegisError(f"abort would lose what you changed since the change in {shown}: put it back as the change "
+                             f"left it ({fix}) or finish the change with aegis {verb(rec['action'])} --continue")
+        raise AegisError(f"an interrupted change ({rec['action']}) must be rolled back, and that would lose what you "
+                         f"changed since in {shown}: save your edit, put the file back as the change left it ({fix}), "
+                         "then run the command again")
     return keep
+
+def verb(action: str) -> str:
+    "The command that finishes or takes back a change (`add`, `remove` or `update`)."
+    first = action.split(" ", 1)[0]
+    return first if first in ("add", "remove") else "update"
+
+def put_back_hint(place: Place, wrote: dict[str, str | None]) -> str:
+    "Commands that put each path back as the change left it."
+    staged = {}
+    if place.has_repo:
+        out = place.git("--literal-pathspecs", "ls-files", "-s", "-z", "--", *[_full(place, p) for p in wrote], check=False).stdout
+        for row in filter(None, out.split(b"\0")):
+            meta, path = row.split(b"\t", 1)
+            staged[path.decode("utf-8", "surrogateescape")[len(place.prefix):]] = meta.split()[1].decode()
+    gd = "" if place.has_repo else f"--git-dir {STORE}/store "
+    says = []
+    for p, oid in wrote.items():
+        if oid is None: says.append(f"rm -r {p}")
+        elif staged.get(p) == oid: says.append(f"git restore {p}")
+        else: says.append(f"git {gd}cat-file -p {oid[:12]} > {p}")
+    return "; ".join(says)
+
+def recover(place: Place) -> list[str]:
+    """A change whose process died while applying it (we hold the lock: it is not running). Finish it when it got
+    as far as its commit; otherwise roll it back, keeping the edits made since (or refusing, naming them)."""
+    rec = read_record(place)
+    if not rec or rec["phase"] != "applying": return []
+    act = rec["action"]
+    if rev(place, place.ref("pristine"))[0] == rec["pristine_new"]:   # died after recording it: only the journal left
+        clear_record(place)
+        return [f"an interrupted change ({act}) had finished: its journal is cleared"]
+    if _committed(place, rec):
+        finish(place, rec)
+        return [f"finished an interrupted change ({act}): it had been committed"]
+    keep = edits_since(place, rec)
+    rollback(place, rec, keep=keep)
+    return [f"rolled back an interrupted change ({act}) first"] + [f"kept what you changed in {p} since" for p in sorted(keep)]
+
+def _committed(place: Place, rec: dict) -> bool:
+    "The change's own commit is HEAD, right on top of the commit it started from."
+    if not (place.has_repo and rec.get("head")): return False
+    out = place.git("log", "-1", "--format=%P%n%s", "HEAD", check=False).stdout.decode("utf-8", "replace").split("\n")
+    return len(out) > 1 and out[0].split() == [rec["head"]] and out[1] == f"aegis: {rec['action']}"
+
+def dropped_resolutions(place: Place, rec: dict) -> list[str]:
+    """Conflicted files the user edited while resolving: abort puts them back as they were before the change
+    (as `git merge --abort` does), so their contents are saved as git objects first and named in notes."""
+    notes, wrote = [], rec.get("wrote") or {}
+    gd = "" if place.has_repo else f"--git-dir {STORE}/store "
+    for p in sorted(_unmerged(rec)):
+        t = place.root / p
+        if not t.is_file() or t.is_symlink(): continue
+        data = t.read_bytes()
+        if p in wrote and blob_id(data) == wrote[p]: continue          # untouched since the change
+        oid = place.git("hash-object", "-w", "--stdin", input=data).stdout.decode().strip()
+        notes.append(f"what you wrote in {p} while resolving is not in the restored file; "
+                     f"`git {gd}cat-file -p {oid[:12]}` shows it")
+    return notes
+
+def committed_since(place: Place, rec: dict) -> list[str]:
+    "The change's files that commits made since it was applied have changed (an abort would undo them)."
+    if not (place.has_repo and rec.get("head")): return []
+    now = rev(place, "HEAD")[0]
+    if now == rec["head"]: return []
+    out = place.git("--literal-pathspecs", "diff", "--name-only", "-z", rec["head"], "HEAD", "--",
+                    *[_full(place, p) for p in rec["touched"]], check=False).stdout
+    return sorted(p.decode("utf-8", "surrogateescape")[len(place.prefix):] for p in out.split(b"\0") if p)

@@ -287,6 +287,142 @@ def test_e17_killed_process_is_rolled_back_by_the_next_command(proj, side, monke
     assert state(proj) == before
 
 
+def _killed_at(proj, side, monkeypatch, step, **kw):
+    "Run a change whose process dies at `step`: no rollback runs, the journal stays (as after a SIGKILL)."
+    class Killed(BaseException): pass
+    def die(s):
+        if s == step: raise Killed
+    monkeypatch.setattr(aegis.merge, "checkpoint", die)
+    monkeypatch.setattr(aegis.merge, "rollback", lambda *a, **k: None)
+    with pytest.raises(Killed): update(proj, renderer=side, **kw)
+    monkeypatch.undo()
+
+
+@pytest.mark.parametrize("step", ["commit", "recorded"])
+def test_e17_killed_after_its_commit_is_finished_not_undone(proj, side, monkeypatch, step):
+    side.files["app/a.py"] = LINES + b"x\n"
+    _killed_at(proj, side, monkeypatch, step)
+    head = state(proj)["head"]
+    assert git(proj, "log", "-1", "--format=%s").stdout.startswith(b"aegis: update")   # the change is history
+    r = update(proj, renderer=side)
+    assert r.status == "nothing to do" and ("finished an interrupted change" in r.notes[0] or "had finished" in r.notes[0])
+    now = state(proj)
+    assert now["head"] == head and not now["record"] and status(proj) == b""
+    assert (proj / "app/a.py").read_bytes() == LINES + b"x\n"
+
+
+def test_e17_killed_then_edited_keeps_the_edit_or_refuses(proj, side, monkeypatch):
+    side.files["app/a.py"] = LINES + b"x\n"
+    side.files["app/b.py"] = LINES + b"y\n"
+    before = state(proj)
+    _killed_at(proj, side, monkeypatch, "files")
+    # before the next aegis command, the user edits both files the dead change had written
+    (proj / "app/a.py").write_bytes(edit_line(LINES + b"x\n", 1, b"mine"))        # away from the change's line
+    (proj / "app/b.py").write_bytes(LINES + b"y, and mine\n")                      # on it: cannot be kept by a rollback
+    now = state(proj)
+    for cmd in (lambda: update(proj, renderer=side), lambda: abort(proj), lambda: continue_(proj)):
+        with pytest.raises(AegisError, match="interrupted change \\(update .* would lose what you changed since in app/b.py"):
+            cmd()
+        assert state(proj) == now                                                  # refused: nothing changed
+    res = cli("update", "-p", proj)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "app/b.py" in res.stderr
+    (proj / "app/b.py").write_bytes(LINES + b"y\n")                                # back as the change left it
+    r = abort(proj)
+    assert r.status == "aborted" and "kept what you changed in app/a.py since" in r.notes
+    assert (proj / "app/a.py").read_bytes() == edit_line(LINES, 1, b"mine")        # the edit, without the change
+    assert (proj / "app/b.py").read_bytes() == LINES
+    after = state(proj)
+    assert (after["head"], after["refs"], after["index"], after["record"]) == \
+           (before["head"], before["refs"], before["index"], before["record"])
+
+
+def test_e17_killed_mid_write_leaves_no_temporary_file(proj, side, monkeypatch):
+    side.files["app/a.py"] = LINES + b"x\n"
+    before = state(proj)
+    _killed_at(proj, side, monkeypatch, "first write")
+    (proj / "app/.aegis-tmp-99999-a.py").write_bytes(b"half a file")        # a write killed before its rename
+    update(proj, dry_run=True, renderer=side)
+    assert state(proj) == before
+
+def test_e17_sighup_rolls_back_like_sigterm(proj, side, tmp_path):
+    "The terminal closing (SIGHUP) mid-change: the process rolls the change back before it exits."
+    from pathlib import Path
+    side.files["app/a.py"] = LINES + b"x\n"
+    before = state(proj)
+    script = ("import os, signal, sys; sys.path.insert(0, %r); import aegis.merge; from test_evolve_support import Side; "
+              "from aegis.evolve import update\n"
+              "def hup(s):\n    if s == 'files': os.kill(os.getpid(), signal.SIGHUP)\n"
+              "aegis.merge.checkpoint = hup\n"
+              "try: update(sys.argv[1], renderer=Side(%r))\nexcept KeyboardInterrupt: sys.exit(130)\n"
+              ) % (str(Path(__file__).parent), side.files)
+    import subprocess, sys
+    p = subprocess.run([sys.executable, "-c", script, str(proj)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 130, p.stderr
+    assert state(proj) == before
+
+
+def test_e18_continue_refuses_when_the_change_was_reset_away(proj, side):
+    _pending_with_clean_b(proj, side)
+    git(proj, "reset", "-q", "--hard")                  # the user throws the working tree away, markers and all
+    git(proj, "clean", "-qfd", "--", "app")
+    with pytest.raises(AegisError, match="the change's files are back as they were before it \\(app/b.py.*--abort"):
+        continue_(proj)
+    assert abort(proj).status == "aborted" and not state(proj)["record"]
+
+
+def test_e19d_abort_refuses_after_the_resolution_was_committed(proj, side):
+    _pending_with_clean_b(proj, side)
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"resolved"))
+    commit(proj, "my resolution")
+    now = state(proj)
+    with pytest.raises(AegisError, match="commits made since the change was applied changed app/.*--continue"):
+        abort(proj)
+    assert state(proj) == now
+    assert continue_(proj).status == "continued" and not state(proj)["record"]
+
+
+def test_e19e_abort_saves_what_was_written_in_a_conflicted_file(proj, side):
+    before = _pending_with_clean_b(proj, side)
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"half resolved"))
+    r = abort(proj)
+    assert r.status == "aborted" and state(proj) == before
+    note = next(n for n in r.notes if "app/a.py" in n)
+    oid = note.split("cat-file -p ")[1].split("`")[0]
+    assert git(proj, "cat-file", "-p", oid).stdout == edit_line(LINES, 5, b"half resolved")
+
+
+def test_continue_with_an_ignored_file_in_the_way(proj, side):
+    (proj / ".gitignore").write_text("app/local.cfg\n")
+    commit(proj)
+    (proj / "app/local.cfg").write_text("mine, ignored\n")
+    side.files["app/local.cfg"] = b"aegis' version\n"
+    r = update(proj, renderer=side)
+    assert r.status == "pending" and "in the way" in str(r.conflicts[0])
+    assert continue_(proj).status == "continued"                                   # nothing to stage: it is finished
+    assert (proj / "app/local.cfg").read_text() == "mine, ignored\n" and not state(proj)["record"]
+
+
+@pytest.mark.parametrize("args,says", [(["update", "--abort", "--dry-run"], "--dry-run cannot be combined with --abort"),
+                                       (["update", "--continue", "--dry-run"], "--dry-run cannot be combined with --continue"),
+                                       (["add", "cache", "--abort"], "--abort finishes the pending change and takes no components"),
+                                       (["remove", "cache", "--continue"], "--continue finishes the pending change and takes")])
+def test_cli_continue_and_abort_refuse_what_they_cannot_honour(proj, side, args, says):
+    side.files["app/a.py"] = edit_line(LINES, 5, b"aegis'")
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine")); commit(proj)
+    assert update(proj, renderer=side).status == "pending"
+    now = state(proj)
+    res = cli(*args, "-p", proj)
+    assert res.returncode == 2 and says in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert state(proj) == now
+
+
+def test_pending_summary_names_the_command_that_made_it(proj, side):
+    side.files["app/a.py"] = edit_line(LINES, 5, b"aegis'")
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine")); commit(proj)
+    r = add("cache", proj, available_only=False, renderer=side)
+    assert r.status == "pending" and "then aegis add --continue (or --abort)" in r.summary()
+
+
 def test_e18_continue_advances_the_base(proj, side):
     (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine"))
     commit(proj)
