@@ -6,7 +6,7 @@ Docs: https://aegis-nbstack.github.io/aegis/merge.html.md"""
 
 # %% ../nbs/04b_merge.ipynb #717fe8c1
 from __future__ import annotations
-import json, os, signal, tempfile
+import json, os, signal, stat, tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
@@ -261,6 +261,13 @@ def _sweep_temps(root: Path, paths: list[str]):
         for f in (root / parent).iterdir():
             if f.name.startswith(".aegis-tmp-") and f.name.split("-", 3)[-1] in names and not f.is_dir(): f.unlink()
 
+def _keep_x(rec: dict, p: str, now: int | None, mode: int) -> int:
+    """`mode` (the file's permissions before the change), with the exec bit the user set or cleared since the
+    change wrote the file (`rec["x"]`: what it wrote): a `chmod` made while a change is pending survives an abort."""
+    x = (rec.get("x") or {}).get(p)
+    if x is None or now is None or not stat.S_ISREG(now) or bool(now & 0o111) == x: return mode
+    return (mode | ((mode & 0o444) >> 2)) if now & 0o111 else (mode & ~0o111)
+
 def _by_folder(paths: list[str]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for p in paths: out.setdefault(os.path.dirname(p), set()).add(os.path.basename(p))
@@ -291,7 +298,7 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
                     if place.has_repo else [],
            "pristine_old": pristine_old, "pristine_new": pristine_new, "backup": ours_tree, "head": head,
            "conflicts": [asdict(c) for c in pl.conflicts], "unmerged": sorted(pl.unmerged), "notes": list(notes),
-           "wrote": _planned(pl)}
+           "wrote": _planned(pl), "x": {p: bool(m & 0o111) for p, (m, _) in pl.writes.items()}}
     made = {p: pl.writes[p] for p in pl.made if p in pl.writes}
     if made: stage.write_commit(made, "aegis: merged contents")   # the journal's ids must resolve after a kill
     done: list[str] = []                                   # steps started, so a rollback undoes only those
@@ -387,11 +394,15 @@ def rollback(place: Place, rec: dict, done: list[str] | None = None, keep: dict[
     data = cat_blobs(place, [backup[p][1] for p in touched if p in backup])
     if "files" in done: _sweep_temps(root, touched)
     for p in (touched if "files" in done else []):
-        if p in keep: _write(root, p, (root / p).stat().st_mode & 0o7777, keep[p]); continue
+        target = root / p
+        now = target.lstat().st_mode if os.path.lexists(target) else None
+        if p in keep:
+            mode = _keep_x(rec, p, now, rec["existed"].get(p, [now & 0o7777])[0])
+            _write(root, p, mode, keep[p]); os.chmod(target, mode); continue
         if p in backup:
             mode, mtime = rec["existed"].get(p, [_perm(backup[p][0]), None])
-            target = root / p
             if target.is_dir() and not target.is_symlink(): continue
+            mode = _keep_x(rec, p, now, mode)
             if backup[p][0] == "120000":                   # a symlink: put the link back, not a file
                 link = os.fsdecode(data[backup[p][1]])
                 if target.is_symlink() and os.readlink(target) == link: continue

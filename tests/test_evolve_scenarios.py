@@ -370,6 +370,14 @@ def test_e18_continue_refuses_when_the_change_was_reset_away(proj, side):
     assert abort(proj).status == "aborted" and not state(proj)["record"]
 
 
+def test_e19f_abort_keeps_an_exec_bit_set_while_pending(proj, side):
+    before = _pending_with_clean_b(proj, side)
+    os.chmod(proj / "app/b.py", 0o755)                                        # made executable while pending
+    assert abort(proj).status == "aborted"
+    assert (proj / "app/b.py").read_bytes() == before["files"]["app/b.py"][0]  # the change's line went
+    assert os.stat(proj / "app/b.py").st_mode & 0o111                          # the chmod stayed
+    assert git(proj, "status", "--porcelain").stdout == b" M app/b.py\n"
+
 def test_e19d_abort_refuses_after_the_resolution_was_committed(proj, side):
     _pending_with_clean_b(proj, side)
     (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"resolved"))
