@@ -328,6 +328,15 @@ def _markers(path: Path) -> bool:
     data = path.read_bytes()
     return any(l.startswith(b"<<<<<<< " + OURS_LABEL.encode()) or l.startswith(b">>>>>>> aegis") for l in data.splitlines())
 
+def _left_separators(place: Place, rec: dict, paths: list[str]) -> list[str]:
+    "Conflicted files with more `=======` lines than both sides of the change had: a marker left behind."
+    def seps(data: bytes) -> int: return sum(l.rstrip(b"\r") == b"=======" for l in data.splitlines())
+    found = {p: n for p in paths if (place.root / p).is_file() and (n := seps((place.root / p).read_bytes()))}
+    if not found: return []
+    sides = [ls_tree(place, rec["backup"]), ls_tree(place, rec["pristine_new"])]
+    blobs = cat_blobs(place, [s[p][1] for s in sides for p in found if p in s])
+    return [p for p, n in found.items() if all(p not in s or n > seps(blobs[s[p][1]]) for s in sides)]
+
 def continue_(project_path=None, commit: bool = True) -> ChangeResult:
     "Finish a pending change after resolving its conflicts."
     root = find_project(project_path)
@@ -338,9 +347,12 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
         if not rec: raise AegisError("no change is pending: nothing to continue")
         conflicts = [Conflict(**c) for c in rec["conflicts"]]
         left = [c for c in conflicts if _markers(root / c.path)]
+        seps = _left_separators(place, rec, [c.path for c in conflicts if c not in left])
+        left += [c for c in conflicts if c.path in seps]
         if left:
             return ChangeResult(rec["action"], root, "pending", conflicts=left,
-                                notes=notes + ["conflict markers are still in these files: resolve them, then continue again"])
+                                notes=notes + ["conflict markers are still in these files: resolve them, then continue again"]
+                                + [f"{p}: a ======= line neither side had is left" for p in seps])
         _check_still_applied(place, rec)
         if place.has_repo:
             paths = sorted(_merge._unmerged(rec))             # a file in the way was never staged: nothing to add

@@ -378,6 +378,21 @@ def test_e19f_abort_keeps_an_exec_bit_set_while_pending(proj, side):
     assert os.stat(proj / "app/b.py").st_mode & 0o111                          # the chmod stayed
     assert git(proj, "status", "--porcelain").stdout == b" M app/b.py\n"
 
+def test_e18b_continue_sees_a_separator_left_behind(proj, side):
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine") + b"=======\n")   # the user's own ======= line
+    commit(proj)
+    side.files["app/a.py"] = edit_line(LINES, 5, b"aegis'")
+    assert update(proj, renderer=side).status == "pending"
+    text = (proj / "app/a.py").read_bytes()
+    assert text.count(b"=======\n") == 2
+    # the markers' first and last lines removed, the separator forgotten
+    half = b"".join(l for l in text.splitlines(True) if not l.startswith((b"<<<<<<<", b">>>>>>>")))
+    (proj / "app/a.py").write_bytes(half)
+    r = continue_(proj)
+    assert r.status == "pending" and any("a ======= line" in n for n in r.notes)
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"resolved") + b"=======\n")  # the user's own line stays
+    assert continue_(proj).status == "continued"
+
 def test_e19d_abort_refuses_after_the_resolution_was_committed(proj, side):
     _pending_with_clean_b(proj, side)
     (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"resolved"))
