@@ -355,7 +355,7 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
                                 + [f"{p}: a ======= line neither side had is left" for p in seps])
         _check_still_applied(place, rec)
         if place.has_repo:
-            paths = sorted(_merge._unmerged(rec))             # a file in the way was never staged: nothing to add
+            paths = sorted(_merge.unmerged_paths(rec))             # a file in the way was never staged: nothing to add
             place.git("--literal-pathspecs", "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
                       input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths))
             if commit: commit_project(place, f"aegis: {rec['action']}", rec["touched"])
@@ -366,7 +366,7 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
 def _check_still_applied(place: Place, rec: dict):
     "Refuse to finish a change whose files were all put back as before it (a `git reset --hard`, a stash...)."
     wrote, backup = rec.get("wrote") or {}, ls_tree(place, rec["backup"])
-    mine = [p for p in wrote if p not in _merge._unmerged(rec) and wrote[p] != backup.get(p, (None, None))[1]]
+    mine = [p for p in wrote if p not in _merge.unmerged_paths(rec) and wrote[p] != backup.get(p, (None, None))[1]]
     if not mine: return
     def now(p):
         t = place.root / p
@@ -388,7 +388,8 @@ def abort(project_path=None) -> ChangeResult:
         if not rec: raise AegisError("no change is pending: nothing to abort")
         if rec["phase"] == "applying":                    # its process died: the recovery is the abort
             notes = _recover(place)                       # ...unless it had got as far as its commit: then finished
-            return ChangeResult(rec["action"], root, "aborted" if notes[0].startswith("rolled back") else "continued", notes=notes)
+            done = rev(place, place.ref("pristine"))[0] == rec["pristine_new"]
+            return ChangeResult(rec["action"], root, "continued" if done else "aborted", notes=notes)
         if gone := _merge.committed_since(place, rec):
             raise AegisError(f"commits made since the change was applied changed {', '.join(gone[:3])}: it is part of "
                              f"your history now, finish it with aegis {verb(rec['action'])} --continue")

@@ -16,8 +16,8 @@ from .gitstore import STORE, Place, Stage, git, blob_id, git_mode, cat_blobs, ls
 # %% auto #0
 __all__ = ['OURS_LABEL', 'BASE_LABEL', 'RECORD', 'Conflict', 'Plan', 'is_binary', 'merge_file', 'settle_adjacent', 'renames',
            'plan', 'locked', 'read_record', 'write_record', 'clear_record', 'sigterm_as_interrupt', 'checkpoint',
-           'apply', 'commit_project', 'finish', 'rollback', 'edits_since', 'verb', 'put_back_hint', 'recover',
-           'dropped_resolutions', 'committed_since']
+           'apply', 'commit_project', 'finish', 'rollback', 'unmerged_paths', 'edits_since', 'verb', 'put_back_hint',
+           'recover', 'dropped_resolutions', 'committed_since']
 
 # %% ../nbs/04b_merge.ipynb #fba9cdce
 OURS_LABEL = "your project"
@@ -426,7 +426,8 @@ def rollback(place: Place, rec: dict, done: list[str] | None = None, keep: dict[
     clear_record(place)
 
 # %% ../nbs/04b_merge.ipynb #ab07e1d2
-def _unmerged(rec: dict) -> set[str]:
+def unmerged_paths(rec: dict) -> set[str]:
+    "The paths a change left unmerged in the index (its conflicts, but for files that were in the way)."
     return set(rec["unmerged"]) if "unmerged" in rec else {c["path"] for c in rec["conflicts"]}
 
 def edits_since(place: Place, rec: dict) -> dict[str, bytes]:
@@ -434,7 +435,7 @@ def edits_since(place: Place, rec: dict) -> dict[str, bytes]:
     a killed process: to every file it touched), merged onto their state before the change: `{path: contents
     to keep}`. Raises AegisError, naming them, for edits a rollback would lose."""
     wrote, root = dict(rec.get("wrote") or {}), place.root
-    if rec["phase"] == "pending": wrote = {p: v for p, v in wrote.items() if p not in _unmerged(rec)}
+    if rec["phase"] == "pending": wrote = {p: v for p, v in wrote.items() if p not in unmerged_paths(rec)}
     backup = ls_tree(place, rec["backup"]) if wrote else {}
     changed, lost = {}, []
     for p, oid in wrote.items():
@@ -474,6 +475,10 @@ def verb(action: str) -> str:
     first = action.split(" ", 1)[0]
     return first if first in ("add", "remove") else "update"
 
+def _show(place: Place, oid: str) -> str:
+    "The command that prints a stored blob (the project's repository, or aegis' private store)."
+    return f"git {'' if place.has_repo else f'--git-dir {STORE}/store '}cat-file -p {oid[:12]}"
+
 def put_back_hint(place: Place, wrote: dict[str, str | None]) -> str:
     "Commands that put each path back as the change left it."
     staged = {}
@@ -482,12 +487,11 @@ def put_back_hint(place: Place, wrote: dict[str, str | None]) -> str:
         for row in filter(None, out.split(b"\0")):
             meta, path = row.split(b"\t", 1)
             staged[path.decode("utf-8", "surrogateescape")[len(place.prefix):]] = meta.split()[1].decode()
-    gd = "" if place.has_repo else f"--git-dir {STORE}/store "
     says = []
     for p, oid in wrote.items():
         if oid is None: says.append(f"rm -r {p}")
         elif staged.get(p) == oid: says.append(f"git restore {p}")
-        else: says.append(f"git {gd}cat-file -p {oid[:12]} > {p}")
+        else: says.append(f"{_show(place, oid)} > {p}")
     return "; ".join(says)
 
 def recover(place: Place) -> list[str]:
@@ -516,15 +520,14 @@ def dropped_resolutions(place: Place, rec: dict) -> list[str]:
     """Conflicted files the user edited while resolving: abort puts them back as they were before the change
     (as `git merge --abort` does), so their contents are saved as git objects first and named in notes."""
     notes, wrote = [], rec.get("wrote") or {}
-    gd = "" if place.has_repo else f"--git-dir {STORE}/store "
-    for p in sorted(_unmerged(rec)):
+    for p in sorted(unmerged_paths(rec)):
         t = place.root / p
         if not t.is_file() or t.is_symlink(): continue
         data = t.read_bytes()
         if p in wrote and blob_id(data) == wrote[p]: continue          # untouched since the change
         oid = place.git("hash-object", "-w", "--stdin", input=data).stdout.decode().strip()
         notes.append(f"what you wrote in {p} while resolving is not in the restored file; "
-                     f"`git {gd}cat-file -p {oid[:12]}` shows it")
+                     f"`{_show(place, oid)}` shows it")
     return notes
 
 def committed_since(place: Place, rec: dict) -> list[str]:

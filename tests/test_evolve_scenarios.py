@@ -311,6 +311,15 @@ def test_e17_killed_after_its_commit_is_finished_not_undone(proj, side, monkeypa
     assert (proj / "app/a.py").read_bytes() == LINES + b"x\n"
 
 
+def test_e17_abort_of_a_change_killed_after_its_commit_says_it_finished(proj, side, monkeypatch):
+    side.files["app/a.py"] = LINES + b"x\n"
+    _killed_at(proj, side, monkeypatch, "commit")
+    r = abort(proj)                                   # too late to take back: it is in the history
+    assert r.status == "continued" and "it had been committed" in r.notes[0] and not state(proj)["record"]
+    _killed_at(proj, Side({**side.files, "app/b.py": LINES + b"y\n"}), monkeypatch, "index")
+    r = abort(proj)
+    assert r.status == "aborted" and r.notes[0].startswith("rolled back") and (proj / "app/b.py").read_bytes() == LINES
+
 def test_e17_killed_then_edited_keeps_the_edit_or_refuses(proj, side, monkeypatch):
     side.files["app/a.py"] = LINES + b"x\n"
     side.files["app/b.py"] = LINES + b"y\n"
