@@ -20,7 +20,9 @@ __all__ = ['project_root', 'write_tree', 'write_env', 'project_answers', 'missin
 # %% ../nbs/03_project.ipynb #83763295
 def project_root(path: str | Path | None = None) -> Path:
     "The aegis project containing `path` (default: the current folder)."
-    start = Path(path or ".").expanduser().resolve()
+    try: start = Path(path or ".").expanduser().resolve()
+    except FileNotFoundError:                            # the current folder was deleted under us (e.g. by a remove)
+        raise AegisError("the current folder no longer exists: cd into the project, or pass its path") from None
     if not start.exists(): raise AegisError(f"{path} does not exist: pass the folder of an aegis project with --project-path")
     for d in (start, *start.parents):
         if (d / ANSWERS_FILE).is_file(): return d

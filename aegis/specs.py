@@ -141,10 +141,12 @@ def split_items(text: str | list[str] | tuple[str, ...] | None) -> list[tuple[st
     items = []
     for part in parts:
         # commas inside brackets are not separators
+        if not part.strip(): continue
         for raw in re.split(r",(?![^\[]*\])", part):
-            if not raw.strip(): continue
+            if not raw.strip(): raise AegisError(f"an empty item in {part.strip()!r}: remove the extra comma")
             m = _ITEM.match(raw)
             if not m: raise AegisError(f"cannot read component {raw.strip()!r}: write it as name or name[option], e.g. worker[arq]")
+            if m.group(2) == "": raise AegisError(f"empty option in {raw.strip()!r}: write {m.group(1)} or {m.group(1)}[option]")
             items.append((m.group(1).lower(), (m.group(2) or "").lower() or None))
     return items
 
