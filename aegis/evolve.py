@@ -69,7 +69,9 @@ def plan_add(answers: dict, pulled: list[str], text, available_only: bool = True
     for name, opt in items:
         comp = lookup(name)
         if comp.name in sel and opt in (None, sel[comp.name]):  # `add worker` when worker[x] is there: keep x
-            notes.append(f"{_label(comp.name, sel[comp.name])} is already in the project"); continue
+            said = f"{_label(comp.name, sel[comp.name])} is already in the project"
+            if said not in notes: notes.append(said)
+            continue
         keep.append(comp.label(opt) if opt else comp.name)
     new, pulled_notes = parse_selection(",".join(keep), base=sel, available_only=available_only)
     explicit = {lookup(n).name for n, _ in items}
@@ -248,7 +250,14 @@ def change(compute, project_path=None, dry_run: bool = False, commit: bool = Tru
     place = locate(root, create=not dry_run)
     if dry_run and not place.state.parent.exists(): return _change(place, compute, True, commit, renderer, [])
     with locked(place):
-        return _change(place, compute, dry_run, commit, renderer, _recover(place))
+        if dry_run and (rec := read_record(place)) and rec["phase"] == "applying":   # settling it would write
+            raise AegisError(f"an interrupted change ({rec['action']}) is half applied: settle it first with "
+                             f"aegis {verb(rec['action'])} --abort (a dry run writes nothing)")
+        notes = _recover(place)
+        try: return _change(place, compute, dry_run, commit, renderer, notes)
+        except AegisError as e:                           # what the recovery did is said, even when the change stops
+            if notes: raise AegisError(f"{'; '.join(notes)}; then: {e}") from None
+            raise
 
 def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
     root = place.root
@@ -342,8 +351,10 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
     root = find_project(project_path)
     place = locate(root, create=True)
     with locked(place):
+        was = read_record(place)
         notes = _recover(place)
         rec = read_record(place)
+        if was and not rec: return _settled(place, was, notes)   # a killed change was settled: say how, that is all
         if not rec: raise AegisError("no change is pending: nothing to continue")
         conflicts = [Conflict(**c) for c in rec["conflicts"]]
         left = [c for c in conflicts if _markers(root / c.path)]
@@ -362,6 +373,11 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
         finish(place, rec)
         _relock(root, rec["touched"], notes)
         return ChangeResult(rec["action"], root, "continued", notes=notes + rec.get("notes", []))
+
+def _settled(place: Place, rec: dict, notes: list[str]) -> ChangeResult:
+    "The result of settling a killed change: finished (it had got as far as its commit) or rolled back."
+    done = rev(place, place.ref("pristine"))[0] == rec["pristine_new"]
+    return ChangeResult(rec["action"], place.root, "continued" if done else "aborted", notes=notes)
 
 def _check_still_applied(place: Place, rec: dict):
     "Refuse to finish a change whose files were all put back as before it (a `git reset --hard`, a stash...)."
@@ -386,15 +402,13 @@ def abort(project_path=None) -> ChangeResult:
     with locked(place):
         rec = read_record(place)
         if not rec: raise AegisError("no change is pending: nothing to abort")
-        if rec["phase"] == "applying":                    # its process died: the recovery is the abort
-            notes = _recover(place)                       # ...unless it had got as far as its commit: then finished
-            done = rev(place, place.ref("pristine"))[0] == rec["pristine_new"]
-            return ChangeResult(rec["action"], root, "continued" if done else "aborted", notes=notes)
+        if rec["phase"] == "applying" or rev(place, place.ref("pristine"))[0] == rec["pristine_new"]:
+            return _settled(place, rec, _recover(place))  # its process died: the recovery is the abort (or finishes it)
         if gone := _merge.committed_since(place, rec):
             raise AegisError(f"commits made since the change was applied changed {', '.join(gone[:3])}: it is part of "
                              f"your history now, finish it with aegis {verb(rec['action'])} --continue")
         keep = edits_since(place, rec)
-        notes = _merge.dropped_resolutions(place, rec)
+        notes = _merge.save_resolutions(place, rec)
         rollback(place, rec, keep=keep)
         notes += [f"kept what you changed in {p} since the change" for p in sorted(keep)]
         return ChangeResult(rec["action"], root, "aborted", notes=notes)

@@ -159,7 +159,7 @@ class Stage:
     "A temporary bare repository whose objects fall back on the project's."
     def __init__(self, place: Place):
         self.place = place
-        self.tmp = Path(tempfile.mkdtemp(prefix="aegis-stage-"))
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"aegis-stage-{os.getpid()}-"))   # the pid: a dead process' stage can be swept
         self.dir = self.tmp / "repo.git"
         for sub in ("objects/info", "objects/pack", "refs/heads"): (self.dir / sub).mkdir(parents=True)
         (self.dir / "HEAD").write_text("ref: refs/heads/main\n")

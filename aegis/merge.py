@@ -17,7 +17,7 @@ from .gitstore import STORE, Place, Stage, git, blob_id, git_mode, cat_blobs, ls
 __all__ = ['OURS_LABEL', 'BASE_LABEL', 'RECORD', 'Conflict', 'Plan', 'is_binary', 'merge_file', 'settle_adjacent', 'renames',
            'plan', 'locked', 'read_record', 'write_record', 'clear_record', 'sigterm_as_interrupt', 'checkpoint',
            'apply', 'commit_project', 'finish', 'rollback', 'unmerged_paths', 'edits_since', 'verb', 'put_back_hint',
-           'recover', 'dropped_resolutions', 'committed_since']
+           'save_resolutions', 'committed_since', 'recover', 'own_commit']
 
 # %% ../nbs/04b_merge.ipynb #fba9cdce
 OURS_LABEL = "your project"
@@ -55,7 +55,7 @@ def is_binary(data: bytes) -> bool:
 # %% ../nbs/04b_merge.ipynb #f5de6cd4
 def merge_file(ours: bytes, base: bytes, theirs: bytes, theirs_label: str) -> tuple[bytes, int]:
     "Three-way merge of one file's contents: `(merged bytes, conflicting hunks)`."
-    with tempfile.TemporaryDirectory(prefix="aegis-merge-") as d:
+    with tempfile.TemporaryDirectory(prefix=f"aegis-merge-{os.getpid()}-") as d:
         names = []
         for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
             Path(d, name).write_bytes(data); names.append(name)
@@ -88,7 +88,7 @@ def _settle(o: list, b: list, t: list) -> list | None:
 
 def settle_adjacent(ours: bytes, base: bytes, theirs: bytes) -> bytes | None:
     "The merge when every conflict of git's is only additions next to the other side's change, else None."
-    with tempfile.TemporaryDirectory(prefix="aegis-merge-") as d:
+    with tempfile.TemporaryDirectory(prefix=f"aegis-merge-{os.getpid()}-") as d:
         for name, data in (("ours", ours), ("base", base), ("theirs", theirs)): Path(d, name).write_bytes(data)
         p = git("merge-file", "-p", "--diff3", "-L", "o", "-L", "b", "-L", "t", "ours", "base", "theirs", cwd=d, check=False)
     parts = _blocks(p.stdout) if 0 < p.returncode < 128 else None
@@ -416,10 +416,9 @@ def rollback(place: Place, rec: dict, done: list[str] | None = None, keep: dict[
         if touched:
             lines = [f"0 {'0' * 40}\t{_full(place, p)}" for p in touched] + rec["index"]
             place.git("update-index", "--index-info", input=("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
-        if rec["phase"] == "applying" and rec.get("head") and "commit" in done:
-            now = rev(place, "HEAD", "HEAD^")
-            if now[0] != rec["head"] and now[1] == rec["head"]:
-                place.git("update-ref", "HEAD", rec["head"], now[0])
+        if rec["phase"] == "applying" and "commit" in done:   # only aegis' own commit is taken back, never the user's
+            mine, head = own_commit(place, rec), rev(place, "HEAD")[0]
+            if mine and mine == head: place.git("update-ref", "HEAD", rec["head"], head)
     cmds = [f"delete {place.ref('pending')}", f"delete {place.ref('backup')}"]
     cmds.append(f"update {place.ref('pristine')} {rec['pristine_old']}" if rec["pristine_old"] else f"delete {place.ref('pristine')}")
     place.git("update-ref", "--stdin", input=("\n".join(cmds) + "\n").encode())
@@ -431,11 +430,12 @@ def unmerged_paths(rec: dict) -> set[str]:
     return set(rec["unmerged"]) if "unmerged" in rec else {c["path"] for c in rec["conflicts"]}
 
 def edits_since(place: Place, rec: dict) -> dict[str, bytes]:
-    """The user's edits since a change was applied (while it is pending: to the files it merged cleanly; after
-    a killed process: to every file it touched), merged onto their state before the change: `{path: contents
-    to keep}`. Raises AegisError, naming them, for edits a rollback would lose."""
-    wrote, root = dict(rec.get("wrote") or {}), place.root
-    if rec["phase"] == "pending": wrote = {p: v for p, v in wrote.items() if p not in unmerged_paths(rec)}
+    """The user's edits since a change was applied, merged onto the files as they were before it: `{path:
+    contents to keep}`. While it is pending (every write done), for the files it merged cleanly; an edit that
+    cannot be kept raises AegisError, naming the files. After a killed process, for every file it touched:
+    each file was written or not, so an edit is kept merged (the change's lines taken out) or as it is."""
+    wrote, root, pending = dict(rec.get("wrote") or {}), place.root, rec["phase"] == "pending"
+    if pending: wrote = {p: v for p, v in wrote.items() if p not in unmerged_paths(rec)}
     backup = ls_tree(place, rec["backup"]) if wrote else {}
     changed, lost = {}, []
     for p, oid in wrote.items():
@@ -453,22 +453,32 @@ def edits_since(place: Place, rec: dict) -> dict[str, bytes]:
         before = blobs[backup[p][1]] if p in backup and backup[p][0] != "120000" else None
         after = blobs[wrote[p]] if wrote[p] else None
         if mine == before: continue                        # the user took the change back by hand: nothing to keep
-        if None not in (mine, before, after) and not any(map(is_binary, (mine, before, after))):
+        if mine is None:                                   # deleted since: a pending change's file comes back
+            if pending: lost.append(p)
+            continue
+        text = None not in (before, after) and not any(map(is_binary, (mine, before, after)))
+        if text and (pending or _holds_change(mine, before, after)):
             merged, n = merge_file(mine, after, before, "before the change")
             if n: merged, n = (kept, 0) if (kept := settle_adjacent(mine, after, before)) is not None else (merged, n)
             if not n: keep[p] = merged; continue
-        lost.append(p)
+        if pending: lost.append(p)
+        else: keep[p] = mine                               # killed before writing it, or not separable: as it is
     if lost:
         lost.sort()
         shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
         fix = put_back_hint(place, {p: wrote[p] for p in lost[:5]})
-        if rec["phase"] == "pending":
-            raise AegisError(f"abort would lose what you changed since the change in {shown}: put it back as the change "
-                             f"left it ({fix}) or finish the change with aegis {verb(rec['action'])} --continue")
-        raise AegisError(f"an interrupted change ({rec['action']}) must be rolled back, and that would lose what you "
-                         f"changed since in {shown}: save your edit, put the file back as the change left it ({fix}), "
-                         "then run the command again")
+        if pending:
+            raise AegisError(f"abort would lose what you changed since the change in {shown}: save your edit and put the "
+                             f"file back as the change left it ({fix}), or finish the change with "
+                             f"aegis {verb(rec['action'])} --continue")
+        raise AegisError(f"an interrupted change ({rec['action']}) must be rolled back, and {shown} is now a link or a "
+                         f"folder: save it elsewhere and put the file back ({fix}), then run the command again")
     return keep
+
+def _holds_change(mine: bytes, before: bytes, after: bytes) -> bool:
+    "Merging the change into `mine` changes nothing: it is already there (the file was written, then edited)."
+    merged, n = merge_file(mine, before, after, "the change")
+    return not n and merged == mine
 
 def verb(action: str) -> str:
     "The command that finishes or takes back a change (`add`, `remove` or `update`)."
@@ -494,41 +504,21 @@ def put_back_hint(place: Place, wrote: dict[str, str | None]) -> str:
         else: says.append(f"{_show(place, oid)} > {p}")
     return "; ".join(says)
 
-def recover(place: Place) -> list[str]:
-    """A change whose process died while applying it (we hold the lock: it is not running). Finish it when it got
-    as far as its commit; otherwise roll it back, keeping the edits made since (or refusing, naming them)."""
-    rec = read_record(place)
-    if not rec or rec["phase"] != "applying": return []
-    act = rec["action"]
-    if rev(place, place.ref("pristine"))[0] == rec["pristine_new"]:   # died after recording it: only the journal left
-        clear_record(place)
-        return [f"an interrupted change ({act}) had finished: its journal is cleared"]
-    if _committed(place, rec):
-        finish(place, rec)
-        return [f"finished an interrupted change ({act}): it had been committed"]
-    keep = edits_since(place, rec)
-    rollback(place, rec, keep=keep)
-    return [f"rolled back an interrupted change ({act}) first"] + [f"kept what you changed in {p} since" for p in sorted(keep)]
-
-def _committed(place: Place, rec: dict) -> bool:
-    "The change's own commit is HEAD, right on top of the commit it started from."
-    if not (place.has_repo and rec.get("head")): return False
-    out = place.git("log", "-1", "--format=%P%n%s", "HEAD", check=False).stdout.decode("utf-8", "replace").split("\n")
-    return len(out) > 1 and out[0].split() == [rec["head"]] and out[1] == f"aegis: {rec['action']}"
-
-def dropped_resolutions(place: Place, rec: dict) -> list[str]:
-    """Conflicted files the user edited while resolving: abort puts them back as they were before the change
-    (as `git merge --abort` does), so their contents are saved as git objects first and named in notes."""
-    notes, wrote = [], rec.get("wrote") or {}
-    for p in sorted(unmerged_paths(rec)):
+def save_resolutions(place: Place, rec: dict) -> list[str]:
+    """Conflicted files the user wrote in while resolving: abort puts them back as they were before the change
+    (as `git merge --abort` does), so their contents are saved as git objects first, recorded in the journal
+    (a second abort, after a kill, still names them), and named in notes."""
+    saved, wrote = dict(rec.get("saved") or {}), rec.get("wrote") or {}
+    backup = ls_tree(place, rec["backup"])
+    for p in sorted(unmerged_paths(rec) - set(saved)):
         t = place.root / p
         if not t.is_file() or t.is_symlink(): continue
         data = t.read_bytes()
-        if p in wrote and blob_id(data) == wrote[p]: continue          # untouched since the change
-        oid = place.git("hash-object", "-w", "--stdin", input=data).stdout.decode().strip()
-        notes.append(f"what you wrote in {p} while resolving is not in the restored file; "
-                     f"`{_show(place, oid)}` shows it")
-    return notes
+        if blob_id(data) in (wrote.get(p), backup.get(p, (None, None))[1]): continue   # as the change or as before
+        saved[p] = place.git("hash-object", "-w", "--stdin", input=data).stdout.decode().strip()
+    if saved != (rec.get("saved") or {}): rec["saved"] = saved; write_record(place, rec)
+    return [f"what you wrote in {p} while resolving is not in the restored file; `{_show(place, oid)}` shows it"
+            for p, oid in sorted(saved.items())]
 
 def committed_since(place: Place, rec: dict) -> list[str]:
     "The change's files that commits made since it was applied have changed (an abort would undo them)."
@@ -538,3 +528,51 @@ def committed_since(place: Place, rec: dict) -> list[str]:
     out = place.git("--literal-pathspecs", "diff", "--name-only", "-z", rec["head"], "HEAD", "--",
                     *[_full(place, p) for p in rec["touched"]], check=False).stdout
     return sorted(p.decode("utf-8", "surrogateescape")[len(place.prefix):] for p in out.split(b"\0") if p)
+
+# %% ../nbs/04b_merge.ipynb #ab07e1d6
+def recover(place: Place) -> list[str]:
+    "Settle a change whose process died (see above); returns notes saying what was done."
+    rec = read_record(place)
+    if not rec: return []
+    act = rec["action"]
+    if rev(place, place.ref("pristine"))[0] == rec["pristine_new"]:   # only the journal is left
+        place.git("update-ref", "--stdin", input=f"delete {place.ref('pending')}\ndelete {place.ref('backup')}\n".encode())
+        clear_record(place); _sweep_leftovers(place)
+        return [f"an interrupted change ({act}) had finished: its journal is cleared"]
+    if rec["phase"] != "applying": return []
+    if own_commit(place, rec):
+        finish(place, rec); _sweep_leftovers(place)
+        return [f"finished an interrupted change ({act}): it had been committed"]
+    keep, theirs = edits_since(place, rec), committed_since(place, rec)
+    as_is = {p for p, data in keep.items() if (place.root / p).read_bytes() == data}
+    rollback(place, rec, keep=keep)
+    if theirs: place.git("--literal-pathspecs", "reset", "-q", "--", *[_full(place, p) for p in theirs])
+    _sweep_leftovers(place)
+    return ([f"rolled back an interrupted change ({act}) first"]
+            + [f"kept {p} as you left it: it may still hold part of that change (git diff {p})" for p in sorted(as_is)]
+            + [f"kept what you changed in {p} since" for p in sorted(set(keep) - as_is)]
+            + ([f"your commits since hold {', '.join(theirs[:3])} as the change left them: put back as before it, "
+                "uncommitted (git diff shows what that undoes)"] if theirs else []))
+
+def own_commit(place: Place, rec: dict) -> str | None:
+    "The change's own commit, when it is in the history: the first commit after the one it started from."
+    if not (place.has_repo and rec.get("head")): return None
+    first = place.git("rev-list", "--reverse", "--ancestry-path", f"{rec['head']}..HEAD", check=False).stdout.split()[:1]
+    if not first: return None
+    out = place.git("log", "-1", "--format=%P%n%s", first[0].decode(), check=False).stdout.decode("utf-8", "replace").split("\n")
+    return first[0].decode() if len(out) > 1 and out[0].split() == [rec["head"]] and out[1] == f"aegis: {rec['action']}" else None
+
+def _sweep_leftovers(place: Place):
+    "Temporary files of dead aegis processes: half-copied objects, stage repositories, merge scratch folders."
+    import shutil
+    def dead(name: str) -> bool:
+        pid = name.split("-")[2] if name.count("-") >= 3 else ""
+        if not pid.isdigit() or int(pid) == os.getpid(): return False
+        try: os.kill(int(pid), 0)
+        except ProcessLookupError: return True
+        except OSError: return False
+        return False
+    for f in place.objects.glob("*/.tmp-aegis-*"):
+        if dead(f.name): f.unlink(missing_ok=True)
+    for d in Path(tempfile.gettempdir()).glob("aegis-*-*-*"):
+        if d.name.split("-")[1] in ("stage", "merge") and dead(d.name): shutil.rmtree(d, ignore_errors=True)

@@ -10,6 +10,7 @@ from aegis.evolve import add, remove, update, continue_, abort, ANSWERS_FILE
 from aegis.gitstore import locate
 from aegis.specs import AegisError
 import aegis.merge
+import aegis.evolve
 from test_evolve_support import Side, make_project, commit, files, state, unmerged, git, cli, status
 
 LINES = b"".join(b"line %d\n" % i for i in range(1, 13))
@@ -282,7 +283,9 @@ def test_e17_killed_process_is_rolled_back_by_the_next_command(proj, side, monke
     with pytest.raises(Killed): update(proj, renderer=side)
     monkeypatch.undo()
     assert (proj / "app/a.py").read_bytes() == LINES + b"x\n"           # half-applied on disk
-    r = update(proj, dry_run=True, renderer=Side({"app/a.py": LINES, "app/b.py": LINES, "app/c.py": LINES}))
+    with pytest.raises(AegisError, match="half applied"):
+        update(proj, dry_run=True, renderer=side)                                  # a dry run writes nothing
+    r = update(proj, renderer=Side({"app/a.py": LINES, "app/b.py": LINES, "app/c.py": LINES}))
     assert "rolled back an interrupted change" in r.notes[0]
     assert state(proj) == before
 
@@ -320,29 +323,94 @@ def test_e17_abort_of_a_change_killed_after_its_commit_says_it_finished(proj, si
     r = abort(proj)
     assert r.status == "aborted" and r.notes[0].startswith("rolled back") and (proj / "app/b.py").read_bytes() == LINES
 
-def test_e17_killed_then_edited_keeps_the_edit_or_refuses(proj, side, monkeypatch):
+def test_e17_killed_then_edited_keeps_every_edit(proj, side, monkeypatch):
     side.files["app/a.py"] = LINES + b"x\n"
     side.files["app/b.py"] = LINES + b"y\n"
+    side.files["app/c.py"] = LINES + b"z\n"
     before = state(proj)
-    _killed_at(proj, side, monkeypatch, "files")
-    # before the next aegis command, the user edits both files the dead change had written
-    (proj / "app/a.py").write_bytes(edit_line(LINES + b"x\n", 1, b"mine"))        # away from the change's line
-    (proj / "app/b.py").write_bytes(LINES + b"y, and mine\n")                      # on it: cannot be kept by a rollback
+    _killed_at(proj, side, monkeypatch, "first write")                            # app/a.py written, b and c not
+    # before the next aegis command, the user edits all three
+    (proj / "app/a.py").write_bytes(edit_line(LINES + b"x\n", 1, b"mine"))        # written, edited away from its line
+    (proj / "app/b.py").write_bytes(edit_line(LINES, 3, b"mine too"))             # never written: the edit is on the old file
+    (proj / "app/c.py").write_bytes(LINES + b"z, and mine\n")                     # as if written, edited on the change's line
     now = state(proj)
-    for cmd in (lambda: update(proj, renderer=side), lambda: abort(proj), lambda: continue_(proj)):
-        with pytest.raises(AegisError, match="interrupted change \\(update .* would lose what you changed since in app/b.py"):
-            cmd()
-        assert state(proj) == now                                                  # refused: nothing changed
-    res = cli("update", "-p", proj)
-    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "app/b.py" in res.stderr
-    (proj / "app/b.py").write_bytes(LINES + b"y\n")                                # back as the change left it
-    r = abort(proj)
-    assert r.status == "aborted" and "kept what you changed in app/a.py since" in r.notes
+    with pytest.raises(AegisError, match="half applied: settle it first with aegis update --abort"):
+        update(proj, dry_run=True, renderer=side)                                 # a dry run writes nothing, even here
+    assert state(proj) == now
+    res = cli("update", "--abort", "-p", proj)
+    assert res.returncode == 0, res.stderr
+    out = " ".join(res.stdout.split())
+    assert "rolled back an interrupted change (update" in out and "kept what you changed in app/a.py since" in out
+    assert "kept app/c.py as you left it" in out                                  # the change's line is in the user's
     assert (proj / "app/a.py").read_bytes() == edit_line(LINES, 1, b"mine")        # the edit, without the change
-    assert (proj / "app/b.py").read_bytes() == LINES
+    assert (proj / "app/b.py").read_bytes() == edit_line(LINES, 3, b"mine too")
+    assert (proj / "app/c.py").read_bytes() == LINES + b"z, and mine\n"
     after = state(proj)
     assert (after["head"], after["refs"], after["index"], after["record"]) == \
            (before["head"], before["refs"], before["index"], before["record"])
+    assert not list(proj.rglob(".aegis-tmp-*"))
+
+
+def test_e17_killed_then_committed_never_moves_the_users_commit(proj, side, monkeypatch):
+    side.files["app/a.py"] = LINES + b"x\n"
+    _killed_at(proj, side, monkeypatch, "index")
+    (proj / "NOTES.md").write_text("important\n")
+    commit(proj, "my commit")                                                     # half-applied files and all
+    mine = state(proj)["head"]
+    with pytest.raises(AegisError, match="rolled back an interrupted change .*your commits since hold app/a.py.*"
+                                         "then: the project has uncommitted changes"):
+        add("cache", proj, available_only=False, renderer=side)                   # says what the recovery did
+    assert state(proj)["head"] == mine                                            # the user's commit stays HEAD
+    assert (proj / "app/a.py").read_bytes() == LINES                              # the change is taken back...
+    assert git(proj, "diff", "--name-only").stdout == b"app/a.py\n"              # ...as a diff against that commit
+    commit(proj, "take back the half change")
+    assert add("cache", proj, available_only=False, renderer=side).status == "applied"
+    assert (proj / "NOTES.md").read_text() == "important\n"
+
+
+def test_e17_killed_after_its_commit_then_committed_on_top_is_finished(proj, side, monkeypatch):
+    side.files["app/a.py"] = LINES + b"x\n"
+    _killed_at(proj, side, monkeypatch, "commit")
+    (proj / "n.txt").write_text("hi\n"); commit(proj, "mine")
+    r = update(proj, renderer=side)
+    assert "finished an interrupted change" in r.notes[0] and r.status == "nothing to do"
+    assert status(proj) == b"" and (proj / "app/a.py").read_bytes() == LINES + b"x\n"
+
+
+def test_e18c_killed_while_continue_finished_is_settled(proj, side, monkeypatch):
+    _pending_with_clean_b(proj, side)
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"resolved"))
+    class Killed(BaseException): pass
+    def die(s):
+        if s == "recorded": raise Killed
+    monkeypatch.setattr(aegis.merge, "checkpoint", die)
+    with pytest.raises(Killed): continue_(proj)
+    monkeypatch.undo()
+    r = continue_(proj)
+    assert r.status == "continued" and "had finished" in r.notes[0] and not state(proj)["record"]
+    assert add("cache", proj, available_only=False, renderer=side).status == "applied"
+
+
+def test_e19g_abort_killed_half_way_still_names_the_saved_resolution(proj, side, monkeypatch):
+    before = _pending_with_clean_b(proj, side)
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"my resolution"))
+    class Killed(BaseException): pass
+    def die(*a, **k): raise Killed
+    monkeypatch.setattr(aegis.evolve, "rollback", die)                           # killed after saving, before restoring
+    with pytest.raises(Killed): abort(proj)
+    monkeypatch.undo()
+    (proj / "app/a.py").write_bytes(before["files"]["app/a.py"][0])               # as a part-done rollback leaves it
+    r = abort(proj)
+    note = next(n for n in r.notes if "app/a.py" in n)
+    oid = note.split("cat-file -p ")[1].split("`")[0]
+    assert git(proj, "cat-file", "-p", oid).stdout == edit_line(LINES, 5, b"my resolution")
+
+
+def test_e19h_abort_after_reset_says_nothing_was_written(proj, side):
+    _pending_with_clean_b(proj, side)
+    git(proj, "reset", "-q", "--hard")
+    r = abort(proj)
+    assert r.status == "aborted" and not any("while resolving" in n for n in r.notes)
 
 
 def test_e17_killed_mid_write_leaves_no_temporary_file(proj, side, monkeypatch):
@@ -350,7 +418,7 @@ def test_e17_killed_mid_write_leaves_no_temporary_file(proj, side, monkeypatch):
     before = state(proj)
     _killed_at(proj, side, monkeypatch, "first write")
     (proj / "app/.aegis-tmp-99999-a.py").write_bytes(b"half a file")        # a write killed before its rename
-    update(proj, dry_run=True, renderer=side)
+    assert abort(proj).status == "aborted"
     assert state(proj) == before
 
 def test_e17_sighup_rolls_back_like_sigterm(proj, side, tmp_path):
@@ -613,6 +681,9 @@ def test_e23_update_with_nothing_new_touches_nothing(proj, side):
     (["remove", "cache"], "cannot remove cache: worker[arq] requires it"),
     (["remove", "scheduler"], "scheduler is not in this project"),
     (["add"], "name the components to add"),
+    (["add", "cache,,"], "an empty item in 'cache,,': remove the extra comma"),
+    (["add", ",scheduler"], "an empty item in ',scheduler'"),
+    (["add", "worker[]"], "empty option in 'worker[]': write worker or worker[option]"),
 ])
 def test_refusals_bad_input(tmp_path, args, message):
     proj = make_project(tmp_path, "worker")
@@ -621,6 +692,19 @@ def test_refusals_bad_input(tmp_path, args, message):
     assert res.returncode == 2, res.stderr
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert state(proj) == before
+
+
+def test_a_component_named_twice_is_said_once(tmp_path):
+    proj = make_project(tmp_path, "cache")
+    r = add("cache,cache", proj)
+    assert r.status == "nothing to do" and r.notes == ["cache is already in the project"]
+
+
+def test_the_current_folder_removed_under_a_cell(tmp_path, monkeypatch):
+    gone = tmp_path / "gone"; gone.mkdir()
+    monkeypatch.chdir(gone); gone.rmdir()
+    with pytest.raises(AegisError, match="the current folder no longer exists: cd into the project, or pass its path"):
+        add("cache")
 
 
 def test_refusal_not_an_aegis_project(tmp_path):
