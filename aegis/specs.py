@@ -202,6 +202,9 @@ def parse_selection(text, base: dict[str, str | None] | None = None, available_o
     soft: set[str] = set()
     for name, option in split_items(text):
         comp = lookup(name)
+        if comp.name in seen:                                # named twice: an option typed once stands
+            if option is None: continue
+            if comp.name in soft: seen.pop(comp.name); soft.discard(comp.name)
         if option is None: soft.add(comp.name)
         option = _check_option(comp, option)
         if comp.name in seen and seen[comp.name] != option:
