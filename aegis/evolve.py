@@ -95,7 +95,7 @@ def plan_remove(answers: dict, pulled: list[str], text):
             raise AegisError(f"{comp.name} is not in this project (it has {have}): nothing to remove")
         if opt and sel[comp.name] != opt:
             raise AegisError(f"this project has {_label(comp.name, sel[comp.name])}, not {comp.label(opt)}: write aegis remove {comp.name}")
-        names.append(comp.name)
+        if comp.name not in names: names.append(comp.name)
     new = {k: v for k, v in sel.items() if k not in names}
     for n, o in new.items():
         for req in registry()[n].requirements(o):
@@ -124,14 +124,14 @@ def plan_update(answers: dict, pulled: list[str]):
 class ChangeResult:
     action: str
     project: Path
-    status: str                      # applied | pending | nothing to do | dry run | continued | aborted
+    status: str                      # applied | pending | nothing to do | dry run | continued | aborted | rolled back
     changes: list[tuple[str, str]] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     diff: str = ""
 
     @property
-    def exit_code(self) -> int: return 1 if self.status == "pending" else 0
+    def exit_code(self) -> int: return 1 if self.status in ("pending", "rolled back") else 0
 
     @property
     def ok(self) -> bool: return self.exit_code == 0
@@ -143,7 +143,9 @@ class ChangeResult:
                 "nothing to do": f"{self.action}: nothing to do",
                 "dry run": f"{self.action} (dry run): {len(self.changes)} file(s) would change"
                            + (f", {len(self.conflicts)} conflict(s)" if self.conflicts else "") + "; nothing written",
-                "continued": f"{self.action}: finished", "aborted": f"{self.action}: aborted, project restored"}[self.status]
+                "continued": f"{self.action}: finished", "aborted": f"{self.action}: aborted, project restored",
+                "rolled back": f"{self.action}: not finished: its process had been killed half way, so it is rolled back; "
+                               "run the command again"}[self.status]
         return head
 
     def __str__(self):
@@ -210,6 +212,32 @@ def _recover(place: Place) -> list[str]:
     "Finish or roll back a change whose process died while applying it (see `merge.recover`)."
     return _merge.recover(place)
 
+def _render_for(place: Place, last: str, answers: dict, pulled: list[str]) -> tuple[str | None, str]:
+    """The recorded render (a commit in the history of `last`, newest first) whose answers are `answers`, and
+    a note when it is not `last`; `(None, note)` when none is: the caller renders the answers instead."""
+    from aegis.render import read_answers
+    commits = place.git("rev-list", "--max-count=1000", last).stdout.decode().split()
+    ids = rev(place, *[f"{c}:{ANSWERS_FILE}" for c in commits])
+    blobs = cat_blobs(place, {i for i in ids if i})
+    def parsed(i):
+        try:
+            import tomllib
+            data = blobs[i].decode("utf-8")
+            a = read_answers(data)
+            return a, [p for p in tomllib.loads(data).get("pulled_in", []) if p in a["components"]]
+        except Exception: return None
+    seen = {i: parsed(i) for i in blobs}
+    def same(i, version: bool):
+        a = seen.get(i)
+        return a is not None and a[1] == pulled and all(a[0][k] == answers[k] for k in answers if version or k != "aegis_version")
+    for version in (True, False):                       # exactly these answers, else the same but for the version
+        for c, i in zip(commits, ids):
+            if same(i, version):
+                return c, ("" if c == last else f"{ANSWERS_FILE} is as an earlier change left it (a git reset or another "
+                           "branch): that change's recorded render is the base")
+    return None, (f"no recorded render has the answers in {ANSWERS_FILE} (a git reset or another branch): "
+                  "used their render as the base")
+
 def _from_private_store(place: Place) -> dict | None:
     "The pristine render kept in `.aegis/store` when the project had no repository, if it now has one."
     store = place.root / STORE / "store"
@@ -251,8 +279,11 @@ def change(compute, project_path=None, dry_run: bool = False, commit: bool = Tru
     if dry_run and not place.state.parent.exists(): return _change(place, compute, True, commit, renderer, [])
     with locked(place):
         if dry_run and (rec := read_record(place)) and rec["phase"] == "applying":   # settling it would write
-            raise AegisError(f"an interrupted change ({rec['action']}) is half applied: settle it first with "
-                             f"aegis {verb(rec['action'])} --abort (a dry run writes nothing)")
+            v = verb(rec["action"])
+            how = (f"it had been committed: aegis {v} --continue records it" if _merge.own_commit(place, rec)
+                   or rev(place, place.ref("pristine"))[0] == rec["pristine_new"]
+                   else f"it is half applied: aegis {v} --abort rolls it back")
+            raise AegisError(f"an interrupted change ({rec['action']}) needs settling first ({how}); a dry run writes nothing")
         notes = _recover(place)
         try: return _change(place, compute, dry_run, commit, renderer, notes)
         except AegisError as e:                           # what the recovery did is said, even when the change stops
@@ -266,9 +297,17 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
     new, new_pulled, notes, label = compute(answers, pulled)
     notes = notes0 + notes
     theirs = pristine(new, new_pulled, renderer)
-    names = [place.ref("pristine"), place.ref("pristine") + "^{tree}"]
+    pr = place.ref("pristine")
+    names = [pr, pr + "^{tree}", f"{pr}:{ANSWERS_FILE}"]
     if place.has_repo: names += ["HEAD", "HEAD:" + place.prefix.rstrip("/")]
-    old_commit, base_tree, head, head_tree = (rev(place, *names) + [None, None])[:4]
+    old_commit, base_tree, recorded_answers, head, head_tree = (rev(place, *names) + [None, None])[:5]
+    base_commit = old_commit
+    if old_commit and recorded_answers != blob_id((root / ANSWERS_FILE).read_bytes()):
+        # the answers file is not the one last rendered: a comment added, or git moved the project (a reset, a
+        # revert, another branch) to an earlier state. The base is the render recorded for the answers it has now.
+        base_commit, said = _render_for(place, old_commit, answers, pulled)
+        if said: notes.append(said)
+        base_tree = rev(place, base_commit + "^{tree}")[0] if base_commit else None
     theirs_tree = tree_id({p: (git_mode(m), blob_id(d)) for p, (m, d) in theirs.items()})
     result = ChangeResult(label, root, "nothing to do", notes=notes)
     if base_tree == theirs_tree:
@@ -279,14 +318,15 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
         return result
     _check_clean(place)
     with Stage(place) as st:
-        if old_commit is None:
+        if base_commit is None and old_commit is not None:   # no render recorded for these answers: render them
+            base_commit = st.write_commit(pristine(answers, pulled, renderer), "aegis: pristine render (of the answers)")
+        elif old_commit is None:
             recorded = _from_private_store(place)
             if recorded is not None:                      # recorded before the project got a git repository
                 notes.append(f"pristine render taken from {STORE}/store (recorded before this project had git)")
             else:                                         # none recorded: render the recorded answers
                 notes.append("no recorded pristine render: used the render of the recorded answers as the base")
             base_commit = st.write_commit(recorded or pristine(answers, pulled, renderer), "aegis: pristine render (found)")
-        else: base_commit = old_commit
         base = ls_tree(place, base_commit, env=st.env)
         ours_tree = head_tree if place.has_repo and head and head_tree else st.snapshot(root)
         ours = ls_tree(place, ours_tree, env=st.env)
@@ -354,7 +394,7 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
         was = read_record(place)
         notes = _recover(place)
         rec = read_record(place)
-        if was and not rec: return _settled(place, was, notes)   # a killed change was settled: say how, that is all
+        if was and not rec: return _settled(place, was, notes, asked="continue")   # a killed change was settled
         if not rec: raise AegisError("no change is pending: nothing to continue")
         conflicts = [Conflict(**c) for c in rec["conflicts"]]
         left = [c for c in conflicts if _markers(root / c.path)]
@@ -369,15 +409,17 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
             paths = sorted(_merge.unmerged_paths(rec))             # a file in the way was never staged: nothing to add
             place.git("--literal-pathspecs", "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
                       input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths))
-            if commit: commit_project(place, f"aegis: {rec['action']}", rec["touched"])
+            if commit: commit_project(place, f"aegis: {rec['action']}", rec["touched"], staged=True)
         finish(place, rec)
         _relock(root, rec["touched"], notes)
         return ChangeResult(rec["action"], root, "continued", notes=notes + rec.get("notes", []))
 
-def _settled(place: Place, rec: dict, notes: list[str]) -> ChangeResult:
-    "The result of settling a killed change: finished (it had got as far as its commit) or rolled back."
+def _settled(place: Place, rec: dict, notes: list[str], asked: str = "abort") -> ChangeResult:
+    """The result of settling a killed change: finished (it had got as far as its commit) or rolled back;
+    a rollback when `--continue` was asked is not what was asked: its own status, and exit code 1."""
     done = rev(place, place.ref("pristine"))[0] == rec["pristine_new"]
-    return ChangeResult(rec["action"], place.root, "continued" if done else "aborted", notes=notes)
+    return ChangeResult(rec["action"], place.root, "continued" if done else "aborted" if asked == "abort" else "rolled back",
+                        notes=notes)
 
 def _check_still_applied(place: Place, rec: dict):
     "Refuse to finish a change whose files were all put back as before it (a `git reset --hard`, a stash...)."
@@ -402,8 +444,8 @@ def abort(project_path=None) -> ChangeResult:
     with locked(place):
         rec = read_record(place)
         if not rec: raise AegisError("no change is pending: nothing to abort")
-        if rec["phase"] == "applying" or rev(place, place.ref("pristine"))[0] == rec["pristine_new"]:
-            return _settled(place, rec, _recover(place))  # its process died: the recovery is the abort (or finishes it)
+        notes = _recover(place)                           # a change whose process died: settling it is the abort
+        if read_record(place) is None: return _settled(place, rec, notes)   # (or finishes it, if it had committed)
         if gone := _merge.committed_since(place, rec):
             raise AegisError(f"commits made since the change was applied changed {', '.join(gone[:3])}: it is part of "
                              f"your history now, finish it with aegis {verb(rec['action'])} --continue")

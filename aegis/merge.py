@@ -76,10 +76,19 @@ def _blocks(diff3: bytes) -> list | None:
         (run if section is None else block[section]).append(line)
     return None if section is not None else out + [run]
 
+def _within(big: list, small: list) -> bool:
+    "`small` is a run of consecutive lines of `big`."
+    k = len(small)
+    return any(big[i:i + k] == small for i in range(len(big) - k + 1))
+
 def _settle(o: list, b: list, t: list) -> list | None:
     "One conflict block kept whole when a side only added lines around base lines it left as they were."
     n = len(b)
-    if not n: return o + t                     # both inserted at one place: yours first
+    if not n:                                  # both inserted at one place
+        if _within(o, t): return o             # yours already holds aegis' lines (say, a half-applied change): once
+        if _within(t, o): return t
+        return o + t                           # yours first
+
     if o[:n] == b: return t + o[n:]            # you added after lines aegis changed
     if o[-n:] == b: return o[:-n] + t          # ...or before them
     if t[:n] == b: return o + t[n:]            # aegis added after lines you changed
@@ -350,9 +359,11 @@ def _planned(pl: Plan) -> dict[str, str | None]:
         else: out[p] = pl.ours[p][1] if p in pl.ours else None    # a conflict that leaves the file as it is
     return out
 
-def commit_project(place: Place, message: str, paths: list[str]):
-    """Commit `paths` (the change's own files, as they are in the working tree) and nothing else: the user's
-    other edits stay uncommitted, as `git merge --continue` leaves them (aegis' identity if the user has none)."""
+def commit_project(place: Place, message: str, paths: list[str], staged: bool = False):
+    """Commit `paths` (the change's own files, as they are in the working tree; as they are in the index with
+    `staged`) and nothing else: the user's other edits stay uncommitted, as `git merge --continue` leaves them
+    (aegis' identity if the user has none)."""
+    if staged and rev(place, "HEAD")[0]: return _commit_staged(place, message, paths)
     # a path gone from disk and from git (the user deleted a file the change also left deleted) is no pathspec
     # git accepts; only paths missing on disk need asking git (in the index or the last commit?)
     gone, known = [p for p in paths if not os.path.lexists(place.root / p)], set()
@@ -372,6 +383,24 @@ def commit_project(place: Place, message: str, paths: list[str]):
     if p.returncode:
         lines = (p.stderr or p.stdout).decode(errors="replace").strip().splitlines()
         raise AegisError(f"git commit failed: {lines[-1] if lines else 'exit ' + str(p.returncode)}")
+
+def _commit_staged(place: Place, message: str, paths: list[str]):
+    """Commit what the index holds for `paths`, built on HEAD in a scratch index: an edit the user made while
+    the change was pending, and did not stage, stays uncommitted; what they staged elsewhere is not taken."""
+    full = [_full(place, p) for p in paths]
+    with tempfile.TemporaryDirectory(prefix=f"aegis-merge-{os.getpid()}-") as d:
+        env = {"GIT_INDEX_FILE": str(Path(d) / "index")}
+        head = rev(place, "HEAD")[0]
+        place.git("read-tree", head, env=env)
+        staged = place.git("--literal-pathspecs", "ls-files", "-s", "-z", "--", *full).stdout
+        gone = b"".join(b"0 " + b"0" * 40 + b"\t" + p.encode("utf-8", "surrogateescape") + b"\0" for p in full)
+        place.git("update-index", "-z", "--index-info", input=gone + staged, env=env)
+        tree = place.git("write-tree", env=env).stdout.decode().strip()
+    if tree == rev(place, "HEAD^{tree}")[0]: return       # nothing of the change left to commit
+    args = ["commit-tree", tree, "-p", head, "-m", message]
+    p = place.git(*args, check=False)
+    if p.returncode: p = place.git("-c", "user.name=aegis", "-c", "user.email=aegis@localhost", *args)
+    place.git("update-ref", "-m", f"commit: {message}", "HEAD", p.stdout.decode().strip(), head)
 
 def finish(place: Place, rec: dict):
     "Record the new pristine render and forget the change."
@@ -478,7 +507,8 @@ def edits_since(place: Place, rec: dict) -> dict[str, bytes]:
 def _holds_change(mine: bytes, before: bytes, after: bytes) -> bool:
     "Merging the change into `mine` changes nothing: it is already there (the file was written, then edited)."
     merged, n = merge_file(mine, before, after, "the change")
-    return not n and merged == mine
+    if n: merged = settle_adjacent(mine, before, after)
+    return merged == mine
 
 def verb(action: str) -> str:
     "The command that finishes or takes back a change (`add`, `remove` or `update`)."
@@ -532,22 +562,22 @@ def committed_since(place: Place, rec: dict) -> list[str]:
 # %% ../nbs/04b_merge.ipynb #ab07e1d6
 def recover(place: Place) -> list[str]:
     "Settle a change whose process died (see above); returns notes saying what was done."
+    _sweep_leftovers(place)                                # a process killed before its journal leaves some too
     rec = read_record(place)
     if not rec: return []
     act = rec["action"]
     if rev(place, place.ref("pristine"))[0] == rec["pristine_new"]:   # only the journal is left
         place.git("update-ref", "--stdin", input=f"delete {place.ref('pending')}\ndelete {place.ref('backup')}\n".encode())
-        clear_record(place); _sweep_leftovers(place)
+        clear_record(place)
         return [f"an interrupted change ({act}) had finished: its journal is cleared"]
     if rec["phase"] != "applying": return []
     if own_commit(place, rec):
-        finish(place, rec); _sweep_leftovers(place)
+        finish(place, rec)
         return [f"finished an interrupted change ({act}): it had been committed"]
     keep, theirs = edits_since(place, rec), committed_since(place, rec)
     as_is = {p for p, data in keep.items() if (place.root / p).read_bytes() == data}
     rollback(place, rec, keep=keep)
     if theirs: place.git("--literal-pathspecs", "reset", "-q", "--", *[_full(place, p) for p in theirs])
-    _sweep_leftovers(place)
     return ([f"rolled back an interrupted change ({act}) first"]
             + [f"kept {p} as you left it: it may still hold part of that change (git diff {p})" for p in sorted(as_is)]
             + [f"kept what you changed in {p} since" for p in sorted(set(keep) - as_is)]

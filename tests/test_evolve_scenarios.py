@@ -334,7 +334,7 @@ def test_e17_killed_then_edited_keeps_every_edit(proj, side, monkeypatch):
     (proj / "app/b.py").write_bytes(edit_line(LINES, 3, b"mine too"))             # never written: the edit is on the old file
     (proj / "app/c.py").write_bytes(LINES + b"z, and mine\n")                     # as if written, edited on the change's line
     now = state(proj)
-    with pytest.raises(AegisError, match="half applied: settle it first with aegis update --abort"):
+    with pytest.raises(AegisError, match="needs settling first \\(it is half applied: aegis update --abort rolls it back\\); a dry run writes nothing"):
         update(proj, dry_run=True, renderer=side)                                 # a dry run writes nothing, even here
     assert state(proj) == now
     res = cli("update", "--abort", "-p", proj)
@@ -350,6 +350,32 @@ def test_e17_killed_then_edited_keeps_every_edit(proj, side, monkeypatch):
            (before["head"], before["refs"], before["index"], before["record"])
     assert not list(proj.rglob(".aegis-tmp-*"))
 
+
+def test_e17_killed_then_appended_next_to_the_change_is_separated_and_never_doubled(proj, side, monkeypatch):
+    side.files["app/a.py"] = LINES + b"aegis 1\naegis 2\n"
+    _killed_at(proj, side, monkeypatch, "files")
+    (proj / "app/a.py").write_bytes(LINES + b"aegis 1\naegis 2\nmine\n")      # appended right after the change's lines
+    r = abort(proj)
+    assert r.status == "aborted" and "kept what you changed in app/a.py since" in r.notes
+    assert (proj / "app/a.py").read_bytes() == LINES + b"mine\n"                # the change's lines out, the edit kept
+    commit(proj)
+    assert update(proj, renderer=side).status == "applied"
+    assert (proj / "app/a.py").read_bytes() == LINES + b"mine\naegis 1\naegis 2\n"   # once, not twice (yours first)
+
+def test_e17_continue_after_a_kill_that_rolls_back_is_not_a_success(proj, side, monkeypatch):
+    side.files["app/a.py"] = LINES + b"x\n"
+    _killed_at(proj, side, monkeypatch, "index")
+    res = cli("update", "--continue", "-p", proj)
+    assert res.returncode == 1 and "not finished" in res.stdout and "rolled back an interrupted change" in res.stdout
+    assert (proj / "app/a.py").read_bytes() == LINES
+
+
+def test_e17_dry_run_after_a_kill_past_the_commit_names_continue(proj, side, monkeypatch):
+    side.files["app/a.py"] = LINES + b"x\n"
+    _killed_at(proj, side, monkeypatch, "commit")
+    with pytest.raises(AegisError, match="it had been committed: aegis update --continue records it"):
+        update(proj, dry_run=True, renderer=side)
+    assert continue_(proj).status == "continued"
 
 def test_e17_killed_then_committed_never_moves_the_users_commit(proj, side, monkeypatch):
     side.files["app/a.py"] = LINES + b"x\n"
@@ -421,6 +447,17 @@ def test_e17_killed_mid_write_leaves_no_temporary_file(proj, side, monkeypatch):
     assert abort(proj).status == "aborted"
     assert state(proj) == before
 
+def test_leftovers_of_a_process_killed_before_its_journal_are_swept(proj, side):
+    import subprocess, sys, tempfile
+    from pathlib import Path
+    dead = subprocess.Popen([sys.executable, "-c", "pass"]); dead.wait()
+    obj = proj / f".git/objects/ab/.tmp-aegis-{dead.pid}-cdef"                # a half-copied object
+    obj.parent.mkdir(exist_ok=True); obj.write_bytes(b"half")
+    stage = Path(tempfile.gettempdir(), f"aegis-stage-{dead.pid}-xyz"); stage.mkdir(exist_ok=True)
+    assert update(proj, renderer=side).status == "nothing to do"              # any next command
+    assert not obj.exists() and not stage.exists()
+    assert git(proj, "fsck", "--no-dangling").returncode == 0
+
 def test_e17_sighup_rolls_back_like_sigterm(proj, side, tmp_path):
     "The terminal closing (SIGHUP) mid-change: the process rolls the change back before it exits."
     from pathlib import Path
@@ -454,6 +491,18 @@ def test_e19f_abort_keeps_an_exec_bit_set_while_pending(proj, side):
     assert (proj / "app/b.py").read_bytes() == before["files"]["app/b.py"][0]  # the change's line went
     assert os.stat(proj / "app/b.py").st_mode & 0o111                          # the chmod stayed
     assert git(proj, "status", "--porcelain").stdout == b" M app/b.py\n"
+
+def test_e18d_continue_commits_what_is_staged_not_later_edits(proj, side):
+    _pending_with_clean_b(proj, side)
+    (proj / "app/b.py").write_bytes((proj / "app/b.py").read_bytes() + b"# mine, while pending\n")   # not staged
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"resolved"))
+    (proj / "notes.txt").write_text("staged elsewhere\n"); git(proj, "add", "notes.txt")
+    assert continue_(proj).status == "continued"
+    committed = git(proj, "show", "HEAD:app/b.py").stdout
+    assert b"mine, while pending" not in committed and b"aegis' 10" in committed
+    assert git(proj, "show", "HEAD:app/a.py").stdout == edit_line(LINES, 5, b"resolved")
+    assert git(proj, "status", "--porcelain").stdout == b" M app/b.py\nA  notes.txt\n"   # as the user left them
+    assert git(proj, "log", "-1", "--format=%s").stdout.startswith(b"aegis: update")
 
 def test_e18b_continue_sees_a_separator_left_behind(proj, side):
     (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine") + b"=======\n")   # the user's own ======= line
@@ -693,6 +742,23 @@ def test_refusals_bad_input(tmp_path, args, message):
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert state(proj) == before
 
+
+def test_the_base_follows_git_when_the_project_is_reset_or_on_another_branch(tmp_path):
+    proj = make_project(tmp_path)
+    main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    assert add("cache", proj).status == "applied"
+    git(proj, "reset", "-q", "--hard", "HEAD~1")                        # the user takes the change back with git
+    r = add("cache", proj)
+    assert r.status == "applied" and any("an earlier change left it" in n for n in r.notes)
+    assert "redis" in (proj / "docker-compose.yml").read_text()
+    assert add("scheduler", proj).status == "applied" and status(proj) == b""   # no false conflicts after it
+    git(proj, "checkout", "-q", "-b", "feature")
+    assert add("worker", proj).status == "applied"
+    git(proj, "checkout", "-q", main)                                    # back where worker is not
+    assert update(proj).status == "nothing to do"
+    r = add("worker", proj)
+    assert r.status == "applied" and not r.conflicts and status(proj) == b""
+    assert (proj / "docker-compose.yml").read_text().count("worker") >= 1
 
 def test_a_component_named_twice_is_said_once(tmp_path):
     proj = make_project(tmp_path, "cache")
