@@ -10,7 +10,7 @@ import difflib, html, json, os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
-from .specs import AegisError, lookup, parse_selection, registry, split_items
+from .specs import AegisError, lookup, parse_selection, registry, selection_labels, split_items
 from .gitstore import STORE, Place, Stage, locate, key_for, ls_tree, rev, cat_blobs, tree_id, blob_id, git_mode
 from . import merge as _merge
 from .merge import Conflict, plan, apply, rollback, edits_since, read_record, locked, commit_project, finish, OURS_LABEL, verb
@@ -212,31 +212,45 @@ def _recover(place: Place) -> list[str]:
     "Finish or roll back a change whose process died while applying it (see `merge.recover`)."
     return _merge.recover(place)
 
-def _render_for(place: Place, last: str, answers: dict, pulled: list[str]) -> tuple[str | None, str]:
-    """The recorded render (a commit in the history of `last`, newest first) whose answers are `answers`, and
-    a note when it is not `last`; `(None, note)` when none is: the caller renders the answers instead."""
-    from aegis.render import read_answers
+def _render_for(place: Place, last: str, answers: dict, pulled: list[str]) -> tuple[str, str]:
+    """The recorded render (a commit in the history of `last`, the last one) to merge from when the answers file
+    is not the one last rendered, and a note saying why when it is not `last`."""
     commits = place.git("rev-list", "--max-count=1000", last).stdout.decode().split()
-    ids = rev(place, *[f"{c}:{ANSWERS_FILE}" for c in commits])
+    renders = _answers_in(place, [f"{c}:{ANSWERS_FILE}" for c in commits])
+    def find(want, exact=True) -> str | None:
+        same = lambda a: a is not None and a[1] == want[1] and all(
+            a[0][k] == want[0][k] for k in want[0] if exact or k != "aegis_version")
+        return next((c for c, a in zip(commits, renders) if same(a)), None)
+    # 1. a render recorded for these very answers (git moved the project: a reset, a revert, another branch);
+    #    else one that differs only by the version (aegis_version edited by hand: the recorded render is the truth)
+    if c := find((answers, pulled)) or find((answers, pulled), exact=False):
+        return c, ("" if c == last else f"{ANSWERS_FILE} is as an earlier change left it (a git reset or another "
+                   "branch): that change's recorded render is the base")
+    # 2. answers no change recorded (edited by hand, or joined by a git merge): the files are those of the newest
+    #    answers in the project's history that have a render; the change brings the difference
+    if place.has_repo:
+        hist = ["HEAD"] + place.git("log", "--first-parent", "--max-count=200", "--format=%H", "HEAD", "--",
+                                    ANSWERS_FILE).stdout.decode().split()
+        for h, a in zip(hist, _answers_in(place, [f"{h}:{place.prefix}{ANSWERS_FILE}" for h in hist])):
+            if a and (c := find(a)):
+                return c, (f"{ANSWERS_FILE} was changed outside aegis (by hand, or by a git merge): the base is the render "
+                           f"recorded for its answers at {h[:12]}, so the change also brings what the new answers add")
+    return last, f"no recorded render matches the answers in {ANSWERS_FILE}: the last one is the base"
+
+def _answers_in(place: Place, names: list[str]) -> list[tuple[dict, list[str]] | None]:
+    "The answers and pulled-in list of each answers file `names` (git object names); None where unreadable."
+    import tomllib
+    from aegis.render import read_answers
+    ids = rev(place, *names)
     blobs = cat_blobs(place, {i for i in ids if i})
     def parsed(i):
         try:
-            import tomllib
             data = blobs[i].decode("utf-8")
             a = read_answers(data)
             return a, [p for p in tomllib.loads(data).get("pulled_in", []) if p in a["components"]]
         except Exception: return None
     seen = {i: parsed(i) for i in blobs}
-    def same(i, version: bool):
-        a = seen.get(i)
-        return a is not None and a[1] == pulled and all(a[0][k] == answers[k] for k in answers if version or k != "aegis_version")
-    for version in (True, False):                       # exactly these answers, else the same but for the version
-        for c, i in zip(commits, ids):
-            if same(i, version):
-                return c, ("" if c == last else f"{ANSWERS_FILE} is as an earlier change left it (a git reset or another "
-                           "branch): that change's recorded render is the base")
-    return None, (f"no recorded render has the answers in {ANSWERS_FILE} (a git reset or another branch): "
-                  "used their render as the base")
+    return [seen.get(i) if i else None for i in ids]
 
 def _from_private_store(place: Place) -> dict | None:
     "The pristine render kept in `.aegis/store` when the project had no repository, if it now has one."
@@ -297,17 +311,20 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
     new, new_pulled, notes, label = compute(answers, pulled)
     notes = notes0 + notes
     theirs = pristine(new, new_pulled, renderer)
+    if (new, new_pulled) == (answers, pulled) and ANSWERS_FILE in theirs:
+        # the change leaves the answers as they are: the file too, as the user wrote it (order, comments)
+        theirs[ANSWERS_FILE] = (theirs[ANSWERS_FILE][0], (root / ANSWERS_FILE).read_bytes())
     pr = place.ref("pristine")
     names = [pr, pr + "^{tree}", f"{pr}:{ANSWERS_FILE}"]
     if place.has_repo: names += ["HEAD", "HEAD:" + place.prefix.rstrip("/")]
     old_commit, base_tree, recorded_answers, head, head_tree = (rev(place, *names) + [None, None])[:5]
     base_commit = old_commit
     if old_commit and recorded_answers != blob_id((root / ANSWERS_FILE).read_bytes()):
-        # the answers file is not the one last rendered: a comment added, or git moved the project (a reset, a
-        # revert, another branch) to an earlier state. The base is the render recorded for the answers it has now.
+        # the answers file is not the one last rendered: a comment added, git moved the project (a reset, a revert,
+        # another branch, a merge) or the file was edited by hand; see _render_for for the base it then takes
         base_commit, said = _render_for(place, old_commit, answers, pulled)
         if said: notes.append(said)
-        base_tree = rev(place, base_commit + "^{tree}")[0] if base_commit else None
+        base_tree = rev(place, base_commit + "^{tree}")[0]
     theirs_tree = tree_id({p: (git_mode(m), blob_id(d)) for p, (m, d) in theirs.items()})
     result = ChangeResult(label, root, "nothing to do", notes=notes)
     if base_tree == theirs_tree:
@@ -318,9 +335,7 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
         return result
     _check_clean(place)
     with Stage(place) as st:
-        if base_commit is None and old_commit is not None:   # no render recorded for these answers: render them
-            base_commit = st.write_commit(pristine(answers, pulled, renderer), "aegis: pristine render (of the answers)")
-        elif old_commit is None:
+        if old_commit is None:
             recorded = _from_private_store(place)
             if recorded is not None:                      # recorded before the project got a git repository
                 notes.append(f"pristine render taken from {STORE}/store (recorded before this project had git)")
@@ -405,10 +420,16 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
                                 notes=notes + ["conflict markers are still in these files: resolve them, then continue again"]
                                 + [f"{p}: a ======= line neither side had is left" for p in seps])
         _check_still_applied(place, rec)
+        _check_answers(place, rec)
         if place.has_repo:
-            paths = sorted(_merge.unmerged_paths(rec))             # a file in the way was never staged: nothing to add
-            place.git("--literal-pathspecs", "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
-                      input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in paths))
+            # mark resolved what is still unmerged (as the user left it on disk); a path the user already staged
+            # (git add, git rm) is resolved: its index entry is what gets committed, as with git merge --continue
+            out = place.git("--literal-pathspecs", "ls-files", "-u", "-z", "--",   # paths relative to the project
+                            *sorted(_merge.unmerged_paths(rec))).stdout if rec["touched"] else b""
+            paths = sorted({r.split(b"\t", 1)[1] for r in out.split(b"\0") if b"\t" in r})
+            if paths:
+                place.git("--literal-pathspecs", "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
+                          input=b"\0".join(paths))
             if commit: commit_project(place, f"aegis: {rec['action']}", rec["touched"], staged=True)
         finish(place, rec)
         _relock(root, rec["touched"], notes)
@@ -423,6 +444,11 @@ def _settled(place: Place, rec: dict, notes: list[str], asked: str = "abort") ->
 
 def _check_still_applied(place: Place, rec: dict):
     "Refuse to finish a change whose files were all put back as before it (a `git reset --hard`, a stash...)."
+    v = verb(rec["action"])
+    if place.has_repo and rec.get("head") and place.git("merge-base", "--is-ancestor", rec["head"], "HEAD", check=False).returncode:
+        raise AegisError(f"the project is on another branch or commit than the one the change was applied to "
+                         f"({rec['head'][:12]}): go back to it (git checkout, git stash pop) and continue, "
+                         f"or take the change back with aegis {v} --abort")
     wrote, backup = rec.get("wrote") or {}, ls_tree(place, rec["backup"])
     mine = [p for p in wrote if p not in _merge.unmerged_paths(rec) and wrote[p] != backup.get(p, (None, None))[1]]
     if not mine: return
@@ -430,10 +456,27 @@ def _check_still_applied(place: Place, rec: dict):
         t = place.root / p
         return blob_id(t.read_bytes()) if t.is_file() and not t.is_symlink() else (None if not os.path.lexists(t) else "?")
     if all(now(p) == backup.get(p, (None, None))[1] for p in mine):
-        v = verb(rec["action"])
         raise AegisError(f"the change's files are back as they were before it ({', '.join(mine[:3])}"
                          f"{' and more' if len(mine) > 3 else ''}): take it back with aegis {v} --abort, "
                          "or put them back (git stash pop, if you stashed them) and continue")
+
+def _check_answers(place: Place, rec: dict):
+    "Refuse to finish a change whose resolved answers file no longer says what the change did."
+    if ANSWERS_FILE not in rec["touched"]: return
+    from aegis.render import read_answers
+    import tomllib
+    want_text = cat_blobs(place, [ls_tree(place, rec["pristine_new"])[ANSWERS_FILE][1]])
+    want = read_answers(next(iter(want_text.values())).decode())
+    v = verb(rec["action"])
+    try: have, _ = read_project_answers(place.root)
+    except AegisError as e:
+        raise AegisError(f"{e.args[0].split(': fix the file')[0]}: resolve it to aegis' side of the conflict (your comments "
+                         f"may stay), then aegis {v} --continue") from None
+    if have != want:
+        labels = lambda a: ",".join(selection_labels(a["components"])) or "none"
+        said = "components" if have["components"] != want["components"] else "answers"
+        raise AegisError(f"the resolved {ANSWERS_FILE} lists {said} the change does not make ({labels(have)}; it makes "
+                         f"{labels(want)}): resolve it to aegis' side (your comments may stay), then aegis {v} --continue")
 
 def abort(project_path=None) -> ChangeResult:
     """Take back a pending change: the project is restored exactly as it was before it, except for edits made

@@ -392,7 +392,7 @@ def _commit_staged(place: Place, message: str, paths: list[str]):
         env = {"GIT_INDEX_FILE": str(Path(d) / "index")}
         head = rev(place, "HEAD")[0]
         place.git("read-tree", head, env=env)
-        staged = place.git("--literal-pathspecs", "ls-files", "-s", "-z", "--", *full).stdout
+        staged = place.git("--literal-pathspecs", "ls-files", "-s", "-z", "--full-name", "--", *paths).stdout
         gone = b"".join(b"0 " + b"0" * 40 + b"\t" + p.encode("utf-8", "surrogateescape") + b"\0" for p in full)
         place.git("update-index", "-z", "--index-info", input=gone + staged, env=env)
         tree = place.git("write-tree", env=env).stdout.decode().strip()
@@ -523,7 +523,7 @@ def put_back_hint(place: Place, wrote: dict[str, str | None]) -> str:
     "Commands that put each path back as the change left it."
     staged = {}
     if place.has_repo:
-        out = place.git("--literal-pathspecs", "ls-files", "-s", "-z", "--", *[_full(place, p) for p in wrote], check=False).stdout
+        out = place.git("--literal-pathspecs", "ls-files", "-s", "-z", "--full-name", "--", *wrote, check=False).stdout
         for row in filter(None, out.split(b"\0")):
             meta, path = row.split(b"\t", 1)
             staged[path.decode("utf-8", "surrogateescape")[len(place.prefix):]] = meta.split()[1].decode()
@@ -555,8 +555,8 @@ def committed_since(place: Place, rec: dict) -> list[str]:
     if not (place.has_repo and rec.get("head")): return []
     now = rev(place, "HEAD")[0]
     if now == rec["head"]: return []
-    out = place.git("--literal-pathspecs", "diff", "--name-only", "-z", rec["head"], "HEAD", "--",
-                    *[_full(place, p) for p in rec["touched"]], check=False).stdout
+    out = place.git("--literal-pathspecs", "diff", "--name-only", "-z", rec["head"], "HEAD", "--",   # names: from the top
+                    *rec["touched"], check=False).stdout
     return sorted(p.decode("utf-8", "surrogateescape")[len(place.prefix):] for p in out.split(b"\0") if p)
 
 # %% ../nbs/04b_merge.ipynb #ab07e1d6
@@ -577,7 +577,7 @@ def recover(place: Place) -> list[str]:
     keep, theirs = edits_since(place, rec), committed_since(place, rec)
     as_is = {p for p, data in keep.items() if (place.root / p).read_bytes() == data}
     rollback(place, rec, keep=keep)
-    if theirs: place.git("--literal-pathspecs", "reset", "-q", "--", *[_full(place, p) for p in theirs])
+    if theirs: place.git("--literal-pathspecs", "reset", "-q", "--", *theirs)   # pathspecs: from the project folder
     return ([f"rolled back an interrupted change ({act}) first"]
             + [f"kept {p} as you left it: it may still hold part of that change (git diff {p})" for p in sorted(as_is)]
             + [f"kept what you changed in {p} since" for p in sorted(set(keep) - as_is)]

@@ -760,6 +760,101 @@ def test_the_base_follows_git_when_the_project_is_reset_or_on_another_branch(tmp
     assert r.status == "applied" and not r.conflicts and status(proj) == b""
     assert (proj / "docker-compose.yml").read_text().count("worker") >= 1
 
+def test_answers_edited_by_hand_are_brought_in_by_update(tmp_path):
+    proj = make_project(tmp_path)
+    text = (proj / ANSWERS_FILE).read_text()
+    (proj / ANSWERS_FILE).write_text(text.replace('components = []', 'components = ["cache"]'))
+    commit(proj, "cache by hand")
+    r = update(proj)
+    assert r.status == "applied" and any("changed outside aegis" in n for n in r.notes)
+    ref = make_project(tmp_path / "ref", "cache")
+    assert {p: v for p, v in files(proj).items() if p != ".env"} == {p: v for p, v in files(ref).items() if p != ".env"}
+
+
+def test_branches_that_add_different_components_merged_by_git(tmp_path):
+    proj = make_project(tmp_path)
+    main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    for branch, comp in (("feat-cache", "cache"), ("feat-db", "database")):
+        git(proj, "checkout", "-q", "-b", branch, main)
+        assert add(comp, proj).status == "applied"
+    git(proj, "checkout", "-q", main)
+    git(proj, "merge", "-q", "feat-cache")
+    git(proj, "merge", "-q", "feat-db", "-m", "merge", check=False)    # conflicts: the user keeps main's side...
+    git(proj, "checkout", "--ours", ".")
+    text = (proj / ANSWERS_FILE).read_text()                           # ...and lists both components by hand
+    (proj / ANSWERS_FILE).write_text("\n".join('components = ["cache", "database[sqlite]"]' if l.startswith("components")
+                                              else l for l in text.splitlines()) + "\n")
+    commit(proj, "merged")
+    r = update(proj)
+    assert r.status == "applied" and not r.conflicts, str(r)
+    ref = make_project(tmp_path / "ref", "cache,database")
+    mine, want = files(proj), files(ref)
+    differ = {p for p in set(mine) | set(want) if mine.get(p) != want.get(p)}
+    assert differ <= {".env", ANSWERS_FILE}                             # the answers file: in the user's order
+
+
+@pytest.mark.parametrize("how", ["git rm", "git add"])
+def test_continue_accepts_a_conflict_resolved_in_the_index(proj, side, how):
+    (proj / "app/a.py").unlink(); commit(proj, "no a.py")
+    side.files["app/a.py"] = LINES + b"aegis'\n"
+    r = update(proj, renderer=side)
+    assert r.status == "pending" and "deleted by you" in str(r.conflicts[0])
+    if how == "git rm": git(proj, "rm", "-q", "--cached", "--ignore-unmatch", "app/a.py")
+    else:
+        (proj / "app/a.py").write_bytes(LINES + b"mine and aegis'\n"); git(proj, "add", "app/a.py")
+        (proj / "app/a.py").write_bytes(LINES + b"mine and aegis'\n# DEBUG, unstaged\n")
+    assert continue_(proj).status == "continued"
+    shown = git(proj, "show", "HEAD:app/a.py", check=False)
+    if how == "git rm": assert shown.returncode != 0 and not (proj / "app/a.py").exists()
+    else: assert shown.stdout == LINES + b"mine and aegis'\n"           # the staged resolution, not the later line
+
+
+def test_continue_refuses_a_resolved_answers_file_that_lost_the_change(tmp_path):
+    proj = make_project(tmp_path)
+    text = (proj / ANSWERS_FILE).read_text()
+    (proj / ANSWERS_FILE).write_text(text.replace("components = []", "components = []  # none yet"))
+    commit(proj)
+    r = add("scheduler", proj)
+    assert r.status == "pending" and ANSWERS_FILE in [c.path for c in r.conflicts]
+    git(proj, "checkout", "--ours", ANSWERS_FILE)
+    with pytest.raises(AegisError, match="the resolved .aegis.toml lists components the change does not make \\(none; "
+                                         "it makes scheduler\\[memory\\]\\)"):
+        continue_(proj)
+    (proj / ANSWERS_FILE).write_text(text.replace("components = []", 'components = []\ncomponents = ["scheduler"]'))
+    with pytest.raises(AegisError, match="cannot be read .*resolve it to aegis' side"):
+        continue_(proj)
+    (proj / ANSWERS_FILE).write_text(text.replace("components = []", '# my comment stays\ncomponents = ["scheduler[memory]"]'))
+    assert continue_(proj).status == "continued"
+    assert remove("scheduler", proj).status == "applied" and "# my comment stays" in (proj / ANSWERS_FILE).read_text()
+
+
+def test_continue_refuses_on_another_branch(proj, side):
+    _pending_with_clean_b(proj, side)
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"resolved")); git(proj, "add", "app/a.py")
+    git(proj, "stash", "-q")
+    git(proj, "checkout", "-q", "-b", "other", "HEAD~1")
+    with pytest.raises(AegisError, match="on another branch or commit than the one the change was applied to"):
+        continue_(proj)
+
+
+def test_a_pending_change_in_a_project_inside_a_larger_repository(tmp_path):
+    mono = tmp_path / "mono"; mono.mkdir(); git(mono, "init", "-q")
+    side = Side({"app/a.py": LINES, "app/b.py": LINES})
+    proj = make_project(mono / "services", folder="api", git=False, renderer=side)
+    commit(mono, "the api service")
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"mine")); commit(mono)
+    side.files["app/a.py"] = edit_line(LINES, 5, b"aegis'")
+    side.files["app/b.py"] = edit_line(LINES, 10, b"aegis' 10")
+    assert update(proj, renderer=side).status == "pending"
+    (proj / "app/b.py").write_bytes(edit_line(LINES, 10, b"aegis' 10, mine"))
+    with pytest.raises(AegisError, match="git restore app/b.py"):       # the index knows the path from here
+        abort(proj)
+    git(proj, "restore", "app/b.py")
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 5, b"resolved")); git(proj, "add", "app/a.py")
+    assert continue_(proj).status == "continued"
+    assert git(mono, "show", "HEAD:services/api/app/a.py").stdout == edit_line(LINES, 5, b"resolved")
+    assert git(mono, "status", "--porcelain").stdout == b""
+
 def test_a_component_named_twice_is_said_once(tmp_path):
     proj = make_project(tmp_path, "cache")
     r = add("cache,cache", proj)
