@@ -248,7 +248,7 @@ def _answers_in(place: Place, names: list[str]) -> list[tuple[dict, list[str]] |
             data = blobs[i].decode("utf-8")
             a = read_answers(data)
             return a, [p for p in tomllib.loads(data).get("pulled_in", []) if p in a["components"]]
-        except Exception: return None
+        except (AegisError, KeyError, ValueError): return None     # not TOML, not UTF-8, or not answers
     seen = {i: parsed(i) for i in blobs}
     return [seen.get(i) if i else None for i in ids]
 
@@ -463,15 +463,12 @@ def _check_still_applied(place: Place, rec: dict):
 def _check_answers(place: Place, rec: dict):
     "Refuse to finish a change whose resolved answers file no longer says what the change did."
     if ANSWERS_FILE not in rec["touched"]: return
-    from aegis.render import read_answers
-    import tomllib
-    want_text = cat_blobs(place, [ls_tree(place, rec["pristine_new"])[ANSWERS_FILE][1]])
-    want = read_answers(next(iter(want_text.values())).decode())
+    want = _answers_in(place, [f"{rec['pristine_new']}:{ANSWERS_FILE}"])[0][0]
     v = verb(rec["action"])
     try: have, _ = read_project_answers(place.root)
-    except AegisError as e:
-        raise AegisError(f"{e.args[0].split(': fix the file')[0]}: resolve it to aegis' side of the conflict (your comments "
-                         f"may stay), then aegis {v} --continue") from None
+    except AegisError:
+        raise AegisError(f"the resolved {ANSWERS_FILE} cannot be read: resolve it to aegis' side of the conflict (your "
+                         f"comments may stay), then aegis {v} --continue") from None
     if have != want:
         labels = lambda a: ",".join(selection_labels(a["components"])) or "none"
         said = "components" if have["components"] != want["components"] else "answers"
@@ -487,8 +484,8 @@ def abort(project_path=None) -> ChangeResult:
     with locked(place):
         rec = read_record(place)
         if not rec: raise AegisError("no change is pending: nothing to abort")
-        notes = _recover(place)                           # a change whose process died: settling it is the abort
-        if read_record(place) is None: return _settled(place, rec, notes)   # (or finishes it, if it had committed)
+        settled = _recover(place)                         # a change whose process died: settling it is the abort
+        if read_record(place) is None: return _settled(place, rec, settled)   # (or finishes it, if it had committed)
         if gone := _merge.committed_since(place, rec):
             raise AegisError(f"commits made since the change was applied changed {', '.join(gone[:3])}: it is part of "
                              f"your history now, finish it with aegis {verb(rec['action'])} --continue")

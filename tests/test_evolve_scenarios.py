@@ -821,7 +821,7 @@ def test_continue_refuses_a_resolved_answers_file_that_lost_the_change(tmp_path)
                                          "it makes scheduler\\[memory\\]\\)"):
         continue_(proj)
     (proj / ANSWERS_FILE).write_text(text.replace("components = []", 'components = []\ncomponents = ["scheduler"]'))
-    with pytest.raises(AegisError, match="cannot be read .*resolve it to aegis' side"):
+    with pytest.raises(AegisError, match="the resolved .aegis.toml cannot be read: resolve it to aegis' side"):
         continue_(proj)
     (proj / ANSWERS_FILE).write_text(text.replace("components = []", '# my comment stays\ncomponents = ["scheduler[memory]"]'))
     assert continue_(proj).status == "continued"
