@@ -61,6 +61,19 @@ class PageLog:
     outside: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     known: list[str] = field(default_factory=list)  # outside requests answered locally, each for a stated reason
+    # loads Chromium dropped with ERR_NETWORK_CHANGED: the host's interfaces changed under it (a container
+    # stopped or started makes docker add or remove a veth), not an error of the page; `still_failing` fetches
+    # each again, so a resource that is really missing is still caught
+    network_changed: list[str] = field(default_factory=list)
+
+    def still_failing(self) -> list[str]:
+        import httpx
+        bad = []
+        for url in dict.fromkeys(self.network_changed):
+            try: code = httpx.get(url, timeout=10).status_code
+            except httpx.HTTPError as e: code = type(e).__name__
+            if code != 200: bad.append(f"{url}: {code}")
+        return bad
 
 
 def is_local(url: str) -> bool:
@@ -87,13 +100,17 @@ def watched_page(ctx, log: PageLog, known: dict[str, str] | None = None):
 
     def console(m):
         where = m.location.get("url") or ""
+        if m.type == "error" and "net::ERR_NETWORK_CHANGED" in m.text: return   # counted by requestfailed below
         if m.type == "error" and not any(where.startswith(k) for k in known): log.console_errors.append(f"{m.text} @ {where}")
     page.on("console", console)
     page.on("pageerror", lambda e: log.console_errors.append(f"uncaught: {e}"))
     # ERR_ABORTED: cancelled because the tab moved on to the next page, not a missing file; missing
     # files show up as responses with an error status, which are all counted
-    page.on("requestfailed", lambda r: is_local(r.url) and "ERR_ABORTED" not in (r.failure or "")
-            and log.failed.append(f"{r.url}: {r.failure}"))
+    def failed(r):
+        if not is_local(r.url) or "ERR_ABORTED" in (r.failure or ""): return
+        if "ERR_NETWORK_CHANGED" in (r.failure or ""): log.network_changed.append(r.url)
+        else: log.failed.append(f"{r.url}: {r.failure}")
+    page.on("requestfailed", failed)
     page.on("response", lambda r: is_local(r.url) and r.status >= 400 and log.failed.append(f"{r.url}: HTTP {r.status}"))
 
     def route(r):
