@@ -13,7 +13,8 @@ from typing import Optional
 from .specs import AegisError, lookup, parse_selection, registry, selection_labels, split_items
 from .gitstore import STORE, Place, Stage, locate, key_for, ls_tree, rev, cat_blobs, tree_id, blob_id, git_mode
 from . import merge as _merge
-from .merge import Conflict, plan, apply, rollback, edits_since, read_record, locked, commit_project, finish, OURS_LABEL, verb
+from .merge import (Conflict, plan, apply, rollback, edits_since, read_record, locked, commit_project, finish, OURS_LABEL,
+                         verb, merge_file)
 
 # %% auto #0
 __all__ = ['read_project_answers', 'answers_file', 'pristine', 'plan_add', 'plan_remove', 'plan_update', 'ChangeResult', 'change',
@@ -31,11 +32,60 @@ def read_project_answers(root: Path) -> tuple[dict, list[str]]:
     try: data = tomllib.loads(text := (root / ANSWERS_FILE).read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise AegisError(f"{root / ANSWERS_FILE} cannot be read ({e}): fix the file or restore it with git") from None
+    _check_types(root / ANSWERS_FILE, data)
     try: answers = read_answers(text)
     except KeyError as e: raise AegisError(f"{root / ANSWERS_FILE} lacks {e}: restore it with git") from None
     except AegisError as e: raise AegisError(f"{root / ANSWERS_FILE}: {e}") from None   # e.g. an unknown component
     pulled = [p for p in data.get("pulled_in", []) if p in answers["components"]]
     return answers, pulled
+
+def _check_types(path: Path, data: dict):
+    "What a hand edit can get wrong in the answers file, said in one line (not a traceback deep in rendering)."
+    from aegis.render import SUPPORTED_PYTHONS
+    comps, py, name = data.get("components", []), data.get("python_version", "3.11"), data.get("name", "x")
+    if not isinstance(comps, list) or not all(isinstance(c, str) for c in comps):
+        raise AegisError(f"{path}: components must be a list of names, e.g. [\"cache\", \"worker[arq]\"]: fix it")
+    if py not in SUPPORTED_PYTHONS:
+        raise AegisError(f"{path}: python_version {py!r} is not supported: write one of "
+                         f"{', '.join(repr(v) for v in SUPPORTED_PYTHONS)} (a string)")
+    if not isinstance(name, str) or not name.strip():
+        raise AegisError(f"{path}: name must be the project's name as a string: fix it")
+
+def _reformatted(place: Place, base: dict, ours: dict, answers: dict, pulled: list[str], env=None) -> bool:
+    "The user's answers file is laid out their own way (not as aegis writes it), and says what the base's does."
+    b, o = base.get(ANSWERS_FILE), ours.get(ANSWERS_FILE)
+    if not (b and o) or o[1] == blob_id(answers_file(answers, pulled)): return False
+    if b[1] == o[1]: return True
+    import tomllib
+    from aegis.render import read_answers
+    data = cat_blobs(place, [b[1]], env=env)[b[1]].decode("utf-8", "replace")
+    try: was = read_answers(data), [p for p in tomllib.loads(data).get("pulled_in", [])]
+    except (AegisError, KeyError, ValueError): return False
+    return was == (answers, pulled)
+
+def _set_answers(mine: str, new: bytes) -> bytes:
+    """`mine` (the user's answers file) with the values of `new` (aegis' render of the new answers), edited in place
+    with tomlkit: comments, layout and order stay; a component already listed keeps its line and its comment."""
+    import tomllib, tomlkit
+    doc, want = tomlkit.parse(mine), tomllib.loads(new.decode())
+    for key in ("aegis_version", "name", "python_version"):
+        if doc.get(key) != want.get(key): doc[key] = want[key]
+    def label(item) -> str:
+        (name, opt), = split_items(str(item)); comp = lookup(name)
+        return comp.label(opt or comp.default)
+    for key in ("components", "pulled_in"):
+        new_list = list(want.get(key, []))
+        if key not in doc:
+            if new_list: doc[key] = new_list
+            continue
+        if not new_list and key == "pulled_in": del doc[key]; continue
+        arr = doc[key]
+        for i in reversed(range(len(arr))):
+            if label(arr[i]) not in new_list: del arr[i]
+        have = {label(x) for x in arr}
+        for item in new_list:
+            if item not in have: arr.append(item)
+    return tomlkit.dumps(doc).encode()
 
 def answers_file(answers: dict, pulled: list[str]) -> bytes:
     "The answers file's bytes, with the pulled-in line when there is one."
@@ -212,9 +262,9 @@ def _recover(place: Place) -> list[str]:
     "Finish or roll back a change whose process died while applying it (see `merge.recover`)."
     return _merge.recover(place)
 
-def _render_for(place: Place, last: str, answers: dict, pulled: list[str]) -> tuple[str, str]:
-    """The recorded render (a commit in the history of `last`, the last one) to merge from when the answers file
-    is not the one last rendered, and a note saying why when it is not `last`."""
+def _render_for(place: Place, last: str, answers: dict, pulled: list[str], theirs: dict) -> tuple[str | dict, str]:
+    """The render to merge from when the answers file is not the one last rendered (a recorded render's commit,
+    or the files of two joined by a git merge), and a note saying why when it is not `last`."""
     commits = place.git("rev-list", "--max-count=1000", last).stdout.decode().split()
     renders = _answers_in(place, [f"{c}:{ANSWERS_FILE}" for c in commits])
     def find(want, exact=True) -> str | None:
@@ -226,16 +276,65 @@ def _render_for(place: Place, last: str, answers: dict, pulled: list[str]) -> tu
     if c := find((answers, pulled)) or find((answers, pulled), exact=False):
         return c, ("" if c == last else f"{ANSWERS_FILE} is as an earlier change left it (a git reset or another "
                    "branch): that change's recorded render is the base")
-    # 2. answers no change recorded (edited by hand, or joined by a git merge): the files are those of the newest
-    #    answers in the project's history that have a render; the change brings the difference
+    # 2. answers no change recorded (edited by hand, or joined by a git merge): the files are what the project's
+    #    history made them from: going back from HEAD, the render of the first answers that have one; at a git
+    #    merge, the two sides' renders merged as git merged the files. The change brings the difference.
     if place.has_repo:
-        hist = ["HEAD"] + place.git("log", "--first-parent", "--max-count=200", "--format=%H", "HEAD", "--",
-                                    ANSWERS_FILE).stdout.decode().split()
-        for h, a in zip(hist, _answers_in(place, [f"{h}:{place.prefix}{ANSWERS_FILE}" for h in hist])):
-            if a and (c := find(a)):
-                return c, (f"{ANSWERS_FILE} was changed outside aegis (by hand, or by a git merge): the base is the render "
-                           f"recorded for its answers at {h[:12]}, so the change also brings what the new answers add")
+        graph = {}
+        for line in place.git("rev-list", "--parents", "--max-count=2000", "HEAD").stdout.decode().splitlines():
+            c, *ps = line.split(); graph[c] = ps
+        at = dict(zip(graph, _answers_in(place, [f"{c}:{place.prefix}{ANSWERS_FILE}" for c in graph])))
+        memo: dict = {}
+        def made_from(c, depth=0):
+            walked, r = [], None
+            while c not in memo:
+                if (a := at.get(c)) and (r := find(a)): break
+                ps = graph.get(c, [])
+                if len(ps) == 1: walked.append(c); c = ps[0]; continue
+                if len(ps) > 1 and depth < 20: r = joined(ps[0], ps[1], depth + 1)
+                break
+            r = memo.get(c, r)
+            for w in walked + [c]: memo[w] = r
+            return r
+        def joined(p1, p2, depth):
+            r1, r2 = made_from(p1, depth), made_from(p2, depth)
+            if r1 is None or r2 is None or r1 == r2: return r1 or r2
+            mb = place.git("merge-base", p1, p2, check=False).stdout.decode().strip()
+            r0 = made_from(mb, depth) if mb else None
+            return _join_renders(place, r0, r1, r2, theirs) if r0 is not None else r1
+        if (r := made_from(rev(place, "HEAD")[0])) is not None:
+            how = "the renders of the branches it merged, joined" if isinstance(r, dict) else f"the render {r[:12]}"
+            return r, (f"{ANSWERS_FILE} was changed outside aegis (by hand, or by a git merge): the base is what the history "
+                       f"made the files from ({how}), so the change also brings what the new answers add")
     return last, f"no recorded render matches the answers in {ANSWERS_FILE}: the last one is the base"
+
+def _files_of(place: Place, r: str | dict) -> dict[str, tuple[int, bytes]]:
+    if isinstance(r, dict): return r
+    tree = ls_tree(place, r)
+    blobs = cat_blobs(place, [oid for _, oid in tree.values()])
+    return {p: (0o755 if m == "100755" else 0o644, blobs[oid]) for p, (m, oid) in tree.items()}
+
+def _join_renders(place: Place, r0, r1, r2, theirs: dict) -> dict[str, tuple[int, bytes]]:
+    """Two branches' renders `r1`, `r2` merged over `r0` (their merge base's) as git merged the files. Where git
+    could not, the user resolved the file: when it holds every line the merged-in branch's render added, the
+    resolution kept both sides and the new render is the base there (nothing is added twice); else the first
+    parent's render is (what a resolution keeping "ours" leaves: the change brings the other side's lines)."""
+    from collections import Counter
+    f0, f1, f2 = (_files_of(place, r) for r in (r0, r1, r2))
+    out = {}
+    for p in sorted(set(f0) | set(f1) | set(f2)):
+        v0, v1, v2 = f0.get(p), f1.get(p), f2.get(p)
+        if v1 == v2 or v2 == v0: v = v1
+        elif v1 == v0: v = v2
+        else:
+            merged, n = merge_file(v1[1], v0[1] if v0 else b"", v2[1], "other") if v1 and v2 else (b"", 1)
+            v = (v1[0], merged) if not n else v1
+            now = place.root / p
+            if n and p in theirs and now.is_file():
+                added = Counter(v2[1].splitlines()) - Counter(v0[1].splitlines() if v0 else [])
+                if not added - Counter(now.read_bytes().splitlines()): v = theirs[p]
+        if v is not None: out[p] = v
+    return out
 
 def _answers_in(place: Place, names: list[str]) -> list[tuple[dict, list[str]] | None]:
     "The answers and pulled-in list of each answers file `names` (git object names); None where unreadable."
@@ -318,13 +417,16 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
     names = [pr, pr + "^{tree}", f"{pr}:{ANSWERS_FILE}"]
     if place.has_repo: names += ["HEAD", "HEAD:" + place.prefix.rstrip("/")]
     old_commit, base_tree, recorded_answers, head, head_tree = (rev(place, *names) + [None, None])[:5]
-    base_commit = old_commit
+    base_commit, base_files = old_commit, None
     if old_commit and recorded_answers != blob_id((root / ANSWERS_FILE).read_bytes()):
         # the answers file is not the one last rendered: a comment added, git moved the project (a reset, a revert,
         # another branch, a merge) or the file was edited by hand; see _render_for for the base it then takes
-        base_commit, said = _render_for(place, old_commit, answers, pulled)
+        base_commit, said = _render_for(place, old_commit, answers, pulled, theirs)
         if said: notes.append(said)
-        base_tree = rev(place, base_commit + "^{tree}")[0]
+        if isinstance(base_commit, dict):                 # two renders joined: written as a commit further down
+            base_files, base_commit = base_commit, None
+            base_tree = tree_id({p: (git_mode(m), blob_id(d)) for p, (m, d) in base_files.items()})
+        else: base_tree = rev(place, base_commit + "^{tree}")[0]
     theirs_tree = tree_id({p: (git_mode(m), blob_id(d)) for p, (m, d) in theirs.items()})
     result = ChangeResult(label, root, "nothing to do", notes=notes)
     if base_tree == theirs_tree:
@@ -335,7 +437,8 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
         return result
     _check_clean(place)
     with Stage(place) as st:
-        if old_commit is None:
+        if base_files is not None: base_commit = st.write_commit(base_files, "aegis: pristine render (branches joined)")
+        elif old_commit is None:
             recorded = _from_private_store(place)
             if recorded is not None:                      # recorded before the project got a git repository
                 notes.append(f"pristine render taken from {STORE}/store (recorded before this project had git)")
@@ -345,6 +448,11 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
         base = ls_tree(place, base_commit, env=st.env)
         ours_tree = head_tree if place.has_repo and head and head_tree else st.snapshot(root)
         ours = ls_tree(place, ours_tree, env=st.env)
+        if _reformatted(place, base, ours, answers, pulled, env=st.env):
+            # the user rewrote .aegis.toml's layout (comments, a list on several lines, the keys' order) but not what it
+            # says: its values are set in their file, rather than a line merge that cannot line the two up
+            theirs[ANSWERS_FILE] = (theirs[ANSWERS_FILE][0], _set_answers((root / ANSWERS_FILE).read_text(), theirs[ANSWERS_FILE][1]))
+            base[ANSWERS_FILE] = ours[ANSWERS_FILE]
         pl = plan(place, base, ours, theirs, f"aegis: {label}", env=st.env, trees=(base_commit + "^{tree}", ours_tree))
         result.changes, result.conflicts = pl.changes, pl.conflicts
         result.notes += pl.notes
@@ -465,10 +573,14 @@ def _check_answers(place: Place, rec: dict):
     if ANSWERS_FILE not in rec["touched"]: return
     want = _answers_in(place, [f"{rec['pristine_new']}:{ANSWERS_FILE}"])[0][0]
     v = verb(rec["action"])
-    try: have, _ = read_project_answers(place.root)
-    except AegisError:
+    staged = rev(place, f":{place.prefix}{ANSWERS_FILE}")[0] if place.has_repo else None
+    if staged: have = (_answers_in(place, [staged])[0] or (None,))[0]   # resolved in the index: what gets committed
+    else:
+        try: have, _ = read_project_answers(place.root)
+        except AegisError: have = None
+    if have is None:
         raise AegisError(f"the resolved {ANSWERS_FILE} cannot be read: resolve it to aegis' side of the conflict (your "
-                         f"comments may stay), then aegis {v} --continue") from None
+                         f"comments may stay), then aegis {v} --continue")
     if have != want:
         labels = lambda a: ",".join(selection_labels(a["components"])) or "none"
         said = "components" if have["components"] != want["components"] else "answers"

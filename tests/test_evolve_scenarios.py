@@ -793,6 +793,47 @@ def test_branches_that_add_different_components_merged_by_git(tmp_path):
     assert differ <= {".env", ANSWERS_FILE}                             # the answers file: in the user's order
 
 
+def _set_components(proj, value: str):
+    text = (proj / ANSWERS_FILE).read_text()
+    lines = [l for l in text.splitlines() if not l.startswith(("<<<<<<<", "=======", ">>>>>>>", "components ="))]
+    at = next(i for i, l in enumerate(lines) if l.startswith("python_version"))
+    (proj / ANSWERS_FILE).write_text("\n".join(lines[:at + 1] + [f"components = {value}"] + lines[at + 1:]) + "\n")
+
+
+def test_a_component_listed_by_hand_then_a_branch_merged(tmp_path):
+    proj = make_project(tmp_path)
+    main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    git(proj, "checkout", "-q", "-b", "feat"); assert add("cache", proj).status == "applied"
+    git(proj, "checkout", "-q", main)
+    _set_components(proj, '["database"]'); commit(proj, "database, by hand")
+    git(proj, "merge", "-q", "feat", "-m", "merge feat", check=False)    # only .aegis.toml conflicts
+    _set_components(proj, '["database", "cache"]'); commit(proj, "merged")
+    r = update(proj)
+    assert r.status == "applied" and not r.conflicts, str(r)
+    import yaml
+    yaml.safe_load((proj / "docker-compose.yml").read_text())           # redis once, not twice (it was invalid)
+    ref = make_project(tmp_path / "ref", "cache,database")
+    mine, want = files(proj), files(ref)
+    assert {p for p in set(mine) | set(want) if mine.get(p) != want.get(p)} <= {".env", ANSWERS_FILE}
+
+
+def test_branches_merged_keeping_both_sides_are_not_added_twice(tmp_path):
+    proj = make_project(tmp_path)
+    main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    for branch, comp in (("c", "cache"), ("d", "database")):
+        git(proj, "checkout", "-q", "-b", branch, main); assert add(comp, proj).status == "applied"
+    git(proj, "checkout", "-q", main); git(proj, "merge", "-q", "c")
+    git(proj, "merge", "-q", "d", "-m", "merge d", check=False)
+    for f in git(proj, "diff", "--name-only", "--diff-filter=U").stdout.decode().split():   # "accept both"
+        text = (proj / f).read_bytes().splitlines(True)
+        (proj / f).write_bytes(b"".join(l for l in text if not l.startswith((b"<<<<<<< ", b"=======", b">>>>>>> "))))
+    _set_components(proj, '["cache", "database"]'); commit(proj, "merged, both sides kept")
+    before = files(proj)
+    r = update(proj)
+    assert r.status == "nothing to do", str(r)
+    assert files(proj) == before
+    assert (proj / "shop/health/registry.py").read_text().count('Check("database"') == 1
+
 @pytest.mark.parametrize("how", ["git rm", "git add"])
 def test_continue_accepts_a_conflict_resolved_in_the_index(proj, side, how):
     (proj / "app/a.py").unlink(); commit(proj, "no a.py")
@@ -809,23 +850,59 @@ def test_continue_accepts_a_conflict_resolved_in_the_index(proj, side, how):
     else: assert shown.stdout == LINES + b"mine and aegis'\n"           # the staged resolution, not the later line
 
 
+def _pending_on_the_makefile(proj, comp):
+    "A change left pending by a conflict in the Makefile (the user edited its .PHONY line, as the change does)."
+    mk = (proj / "Makefile").read_text()
+    (proj / "Makefile").write_text(mk.replace(".PHONY: help", ".PHONY: mine help", 1)); commit(proj)
+    r = add(comp, proj)
+    assert r.status == "pending" and [c.path for c in r.conflicts] == ["Makefile"], str(r)
+    mine = [l for l in (proj / "Makefile").read_text().splitlines() if l.startswith(".PHONY: mine")][0]
+    body = [l for l in (proj / "Makefile").read_text().splitlines(True) if not l.startswith(("<<<<<<<", "=======", ">>>>>>>"))]
+    (proj / "Makefile").write_text("".join(l for l in body if not l.startswith(".PHONY") or l.startswith(mine)))
+
+
 def test_continue_refuses_a_resolved_answers_file_that_lost_the_change(tmp_path):
     proj = make_project(tmp_path)
     text = (proj / ANSWERS_FILE).read_text()
-    (proj / ANSWERS_FILE).write_text(text.replace("components = []", "components = []  # none yet"))
-    commit(proj)
-    r = add("scheduler", proj)
-    assert r.status == "pending" and ANSWERS_FILE in [c.path for c in r.conflicts]
-    git(proj, "checkout", "--ours", ANSWERS_FILE)
+    _pending_on_the_makefile(proj, "scheduler")
+    (proj / ANSWERS_FILE).write_text(text); git(proj, "add", ANSWERS_FILE)   # the answers put back as before the change
     with pytest.raises(AegisError, match="the resolved .aegis.toml lists components the change does not make \\(none; "
                                          "it makes scheduler\\[memory\\]\\)"):
         continue_(proj)
     (proj / ANSWERS_FILE).write_text(text.replace("components = []", 'components = []\ncomponents = ["scheduler"]'))
+    git(proj, "add", ANSWERS_FILE)
     with pytest.raises(AegisError, match="the resolved .aegis.toml cannot be read: resolve it to aegis' side"):
         continue_(proj)
     (proj / ANSWERS_FILE).write_text(text.replace("components = []", '# my comment stays\ncomponents = ["scheduler[memory]"]'))
+    git(proj, "add", ANSWERS_FILE)
     assert continue_(proj).status == "continued"
-    assert remove("scheduler", proj).status == "applied" and "# my comment stays" in (proj / ANSWERS_FILE).read_text()
+    remove("scheduler", proj)                                           # (the Makefile's .PHONY line conflicts again)
+    assert "# my comment stays" in (proj / ANSWERS_FILE).read_text()
+
+
+def test_continue_checks_the_answers_file_it_will_commit(tmp_path):
+    proj = make_project(tmp_path, "cache")
+    _pending_on_the_makefile(proj, "worker")
+    git(proj, "checkout", "HEAD", "--", ANSWERS_FILE)                   # staged as before the change: worker lost
+    _set_components(proj, '["worker[arq]", "cache"]')                   # fixed on disk, not staged
+    with pytest.raises(AegisError, match="lists components the change does not make \\(cache; it makes cache,worker"):
+        continue_(proj)
+    git(proj, "add", ANSWERS_FILE)
+    assert continue_(proj).status == "continued"
+    assert b"worker[arq]" in git(proj, "show", f"HEAD:{ANSWERS_FILE}").stdout
+
+
+def test_a_reformatted_answers_file_keeps_its_layout_through_add_and_remove(tmp_path):
+    proj = make_project(tmp_path, "cache")
+    mine = ('# my project, the answers aegis works from\npython_version = "3.11"\nname = "shop"   # the shop\n'
+            'components = [\n  "cache",  # redis for sessions\n]\naegis_version = "%s"\n') % __import__("aegis").__version__
+    (proj / ANSWERS_FILE).write_text(mine); commit(proj, "my layout")
+    r = add("worker", proj)
+    assert r.status == "applied" and not r.conflicts, str(r)
+    assert (proj / ANSWERS_FILE).read_text() == mine.replace('  "cache",  # redis for sessions\n',
+                                                             '  "cache",  # redis for sessions\n  "worker[arq]",\n')
+    assert remove("worker", proj).status == "applied"
+    assert (proj / ANSWERS_FILE).read_text() == mine
 
 
 def test_continue_refuses_on_another_branch(proj, side):
@@ -867,6 +944,21 @@ def test_the_current_folder_removed_under_a_cell(tmp_path, monkeypatch):
     with pytest.raises(AegisError, match="the current folder no longer exists: cd into the project, or pass its path"):
         add("cache")
 
+
+@pytest.mark.parametrize("line,says", [('python_version = "3.9"', "python_version '3.9' is not supported"),
+                                       ("python_version = 3.12", "python_version 3.12 is not supported"),
+                                       ("components = [1]", "components must be a list of names"),
+                                       ('components = ["cache", "worker[nope]"]', "unknown option 'nope' for worker")])
+def test_a_bad_hand_edit_of_the_answers_file_is_one_line(tmp_path, line, says):
+    proj = make_project(tmp_path)
+    key = line.split(" =")[0]
+    text = (proj / ANSWERS_FILE).read_text()
+    (proj / ANSWERS_FILE).write_text("\n".join(line if l.startswith(key + " =") else l for l in text.splitlines()) + "\n")
+    commit(proj, "hand edit")
+    before = state(proj)
+    res = cli("update", "-p", proj)
+    assert res.returncode == 2 and says in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert ANSWERS_FILE in res.stderr and state(proj) == before
 
 def test_refusal_not_an_aegis_project(tmp_path):
     res = cli("add", "cache", "-p", tmp_path)
