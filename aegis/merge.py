@@ -363,7 +363,7 @@ def commit_project(place: Place, message: str, paths: list[str], staged: bool = 
     """Commit `paths` (the change's own files, as they are in the working tree; as they are in the index with
     `staged`) and nothing else: the user's other edits stay uncommitted, as `git merge --continue` leaves them
     (aegis' identity if the user has none)."""
-    if staged and rev(place, "HEAD")[0]: return _commit_staged(place, message, paths)
+    if staged and (head := rev(place, "HEAD", "HEAD^{tree}"))[0]: return _commit_staged(place, message, paths, *head)
     # a path gone from disk and from git (the user deleted a file the change also left deleted) is no pathspec
     # git accepts; only paths missing on disk need asking git (in the index or the last commit?)
     gone, known = [p for p in paths if not os.path.lexists(place.root / p)], set()
@@ -384,19 +384,18 @@ def commit_project(place: Place, message: str, paths: list[str], staged: bool = 
         lines = (p.stderr or p.stdout).decode(errors="replace").strip().splitlines()
         raise AegisError(f"git commit failed: {lines[-1] if lines else 'exit ' + str(p.returncode)}")
 
-def _commit_staged(place: Place, message: str, paths: list[str]):
+def _commit_staged(place: Place, message: str, paths: list[str], head: str, head_tree: str):
     """Commit what the index holds for `paths`, built on HEAD in a scratch index: an edit the user made while
     the change was pending, and did not stage, stays uncommitted; what they staged elsewhere is not taken."""
     full = [_full(place, p) for p in paths]
     with tempfile.TemporaryDirectory(prefix=f"aegis-merge-{os.getpid()}-") as d:
         env = {"GIT_INDEX_FILE": str(Path(d) / "index")}
-        head = rev(place, "HEAD")[0]
         place.git("read-tree", head, env=env)
         staged = place.git("--literal-pathspecs", "ls-files", "-s", "-z", "--full-name", "--", *paths).stdout
         gone = b"".join(b"0 " + b"0" * 40 + b"\t" + p.encode("utf-8", "surrogateescape") + b"\0" for p in full)
         place.git("update-index", "-z", "--index-info", input=gone + staged, env=env)
         tree = place.git("write-tree", env=env).stdout.decode().strip()
-    if tree == rev(place, "HEAD^{tree}")[0]: return       # nothing of the change left to commit
+    if tree == head_tree: return                          # nothing of the change left to commit
     args = ["commit-tree", tree, "-p", head, "-m", message]
     p = place.git(*args, check=False)
     if p.returncode: p = place.git("-c", "user.name=aegis", "-c", "user.email=aegis@localhost", *args)

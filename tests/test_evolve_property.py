@@ -131,7 +131,8 @@ def test_killed_at_random_moments_is_all_or_nothing(tmp_path):
         time.sleep(delay)
         p.send_signal(signal.SIGKILL); p.wait()
         try: abort(proj)                             # settles a change whose process died (as any next command does)
-        except AegisError: pass                      # nothing to abort: it had finished, or not begun
+        except AegisError as e:                      # nothing to abort: it had finished, or not begun
+            assert "nothing to abort" in str(e), e
         now = state(proj)
         if no_env(now["files"]) == after_files and now["status"] == before["status"] and not now["record"]:
             outcomes.append("after")
