@@ -49,7 +49,7 @@ def project_name(name: str) -> ProjectName:
     display = (name or "").strip()
     if not display: raise AegisError("the project name is empty: give a name such as my-api")
     if "/" in display or "\\" in display or ".." in display:
-        raise AegisError(f"project name {display!r} contains a path separator or '..': give a plain name and use -o/--output-dir for the folder")
+        raise AegisError(f"project name {display!r} contains a path separator or '..': give a plain name and use -o/--output-dir (output_dir=) for the folder")
     if len(display) > MAX_NAME:
         raise AegisError(f"project name is {len(display)} characters long: keep it to {MAX_NAME} or fewer")
     if not re.search(r"[^\W_]", display):

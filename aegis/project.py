@@ -23,11 +23,14 @@ def project_root(path: str | Path | None = None) -> Path:
     try: start = Path(path or ".").expanduser().resolve()
     except FileNotFoundError:                            # the current folder was deleted under us (e.g. by a remove)
         raise AegisError("the current folder no longer exists: cd into the project, or pass its path") from None
-    if not start.exists(): raise AegisError(f"{path} does not exist: pass the folder of an aegis project with --project-path")
+    except TypeError:                                    # e.g. add("cache", True) from a cell
+        raise AegisError(f"the project path must be a folder, not {path!r}: pass a path, or leave it out") from None
+    if not start.exists():
+        raise AegisError(f"{path} does not exist: pass the folder of an aegis project (--project-path, or project_path=)")
     for d in (start, *start.parents):
         if (d / ANSWERS_FILE).is_file(): return d
     raise AegisError(f"{start} is not inside an aegis project (no {ANSWERS_FILE} here or above): "
-                     "pass --project-path or run from the project folder")
+                     "pass its folder (--project-path, or project_path=) or run from the project folder")
 
 # %% ../nbs/03_project.ipynb #de9e08cc
 def write_tree(root: Path, tree: Tree) -> None:
@@ -171,7 +174,7 @@ def _check_target(target: Path, force: bool) -> bool:
     if not any(target.iterdir()): return False
     if not force:
         raise AegisError(f"{target} already exists and is not empty: choose another name or output folder, "
-                         "or pass --force to replace it")
+                         "or pass --force (force=True) to replace it")
     return True
 
 def _uv_lock(root: Path, notes: list[str]) -> bool:
@@ -193,6 +196,8 @@ def init(name: str, components: str | list[str] | None = "", output_dir: str | P
     """Generate a project called `name` with `components` (e.g. `"scheduler,database[postgres]"`) in
     `output_dir/<slug>`. Nothing is written when any input is wrong."""
     n = project_name(name)
+    if not isinstance(python_version, str):              # 3.10 as a number is 3.1
+        raise AegisError(f"python_version must be a string: write {str(python_version)!r} in quotes, e.g. '3.12'")
     if python_version not in SUPPORTED_PYTHONS:
         raise AegisError(f"Python {python_version} is not supported: choose one of {', '.join(SUPPORTED_PYTHONS)}")
     sel, notes = parse_selection(components)
@@ -221,7 +226,8 @@ def init(name: str, components: str | list[str] | None = "", output_dir: str | P
         if lock: _uv_lock(tmp, notes)
         if git:
             outer = enclosing_repo(out)
-            if outer: notes.append(f"inside the git repository {outer}: no nested repository created")
+            if outer: notes.append(f"inside the git repository {outer}: no nested repository created; commit the new "
+                                   "folder there before aegis add, remove or update (they start from a clean tree)")
             else: git_init(tmp, f"Generate {n.display} with aegis ({', '.join(selection_labels(sel)) or 'core'})")
         _after_init(tmp, tree, answers, target)
         if replacing:

@@ -137,7 +137,9 @@ _ITEM = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_-]*)\s*(?:\[\s*([A-Za-z0-9_-]*)\s*\
 def split_items(text: str | list[str] | tuple[str, ...] | None) -> list[tuple[str, str | None]]:
     "Split `'a, b[x]'` (or a list of such strings) into `(name, option)` pairs, as typed."
     if text is None: return []
-    parts = [text] if isinstance(text, str) else list(text)
+    parts = [text] if isinstance(text, str) else list(text) if isinstance(text, (list, tuple)) else [None]
+    if not all(isinstance(p, str) for p in parts):
+        raise AegisError(f"components are a string like 'cache,worker[arq]' or a list of such strings, not {text!r}")
     items = []
     for part in parts:
         # commas inside brackets are not separators
