@@ -26,7 +26,12 @@ from .project import project_root as find_project
 
 # %% ../nbs/04_evolve.ipynb #bcbf03ba
 def read_project_answers(root: Path) -> tuple[dict, list[str]]:
-    "The answers of the project at `root` and the components recorded as pulled in."
+    "The answers of the project at `root` and the components pulled in (see `_pulled`)."
+    return _read_answers_file(root)[:2]
+
+def _read_answers_file(root: Path) -> tuple[dict, list[str], list[tuple[str, str]]]:
+    """The answers, the components pulled in, and notes on what a hand edit left unsaid: a component the file does not
+    list (a listed one requires it) or one pulled in for a component no longer listed. No notes: the file says it all."""
     import tomllib
     from aegis.render import read_answers
     try: data = tomllib.loads(text := (root / ANSWERS_FILE).read_text(encoding="utf-8"))
@@ -36,8 +41,25 @@ def read_project_answers(root: Path) -> tuple[dict, list[str]]:
     try: answers = read_answers(text)
     except KeyError as e: raise AegisError(f"{root / ANSWERS_FILE} lacks {e}: restore it with git") from None
     except AegisError as e: raise AegisError(f"{root / ANSWERS_FILE}: {e}") from None   # e.g. an unknown component
-    pulled = [p for p in data.get("pulled_in", []) if p in answers["components"]]
-    return answers, pulled
+    pulled, sel = _pulled(data, answers), answers["components"]
+    said = [p for p in data.get("pulled_in", []) if p in sel]
+    why = lambda p: ", ".join(_label(n, o) for n, o in sel.items() if p in _needs(n, o))
+    notes = [(p, f"{_label(p, sel[p])} is added to the components in {ANSWERS_FILE}: {why(p)} requires it (recorded "
+                 f"as pulled in, so it goes when that goes)") for p in pulled if p not in said]
+    notes += [(p, f"{_label(p, sel[p])} stays, now as a component of its own: it was pulled in for one {ANSWERS_FILE} "
+                  f"no longer lists (aegis remove {p} removes it)") for p in said if p not in pulled]
+    return answers, pulled, notes
+
+def _needs(name: str, opt) -> set[str]: return {split_items(r)[0][0] for r in registry()[name].requirements(opt)}
+
+def _pulled(data: dict, answers: dict) -> list[str]:
+    """Components there only because another selected one requires them (removed with it): those the answers file
+    records so that something still needs, and those it does not list at all (a hand edit named only what needs them)."""
+    sel = answers["components"]
+    needed = {r for n, o in sel.items() for r in _needs(n, o)}
+    listed = {lookup(n).name for c in data.get("components", []) for n, _ in split_items(c)}
+    pulled = [p for p in data.get("pulled_in", []) if p in sel and p in needed]
+    return pulled + [n for n in sel if n not in listed and n not in pulled and not registry()[n].core]
 
 def _check_types(path: Path, data: dict):
     "What a hand edit can get wrong in the answers file, said in one line (not a traceback deep in rendering)."
@@ -51,17 +73,18 @@ def _check_types(path: Path, data: dict):
     if not isinstance(name, str) or not name.strip():
         raise AegisError(f"{path}: name must be the project's name as a string: fix it")
 
-def _reformatted(place: Place, base: dict, ours: dict, answers: dict, pulled: list[str], env=None) -> bool:
-    "The user's answers file is laid out their own way (not as aegis writes it), and says what the base's does."
-    b, o = base.get(ANSWERS_FILE), ours.get(ANSWERS_FILE)
-    if not (b and o) or o[1] == blob_id(answers_file(answers, pulled)): return False
-    if b[1] == o[1]: return True
-    import tomllib
-    from aegis.render import read_answers
-    data = cat_blobs(place, [b[1]], env=env)[b[1]].decode("utf-8", "replace")
-    try: was = read_answers(data), [p for p in tomllib.loads(data).get("pulled_in", [])]
-    except (AegisError, KeyError, ValueError): return False
-    return was == (answers, pulled)
+def _answers_sides(root: Path, base: dict, ours: dict, theirs: dict, answers: dict, pulled: list[str]):
+    """The answers file is aegis' record of the selection, and what a hand edit changed in it is already in the answers
+    the change starts from: once the user has touched it, it takes the change's values and never conflicts. Laid
+    out their own way (comments, a list on several lines, the keys' order), it keeps that layout, the values set in
+    place; laid out as aegis writes it, it is written so."""
+    b, o, t = base.get(ANSWERS_FILE), ours.get(ANSWERS_FILE), theirs.get(ANSWERS_FILE)
+    if not (o and t): return
+    mine = (root / ANSWERS_FILE).read_bytes()             # = ours: the tree is clean
+    values = lambda text: [l for l in text.splitlines() if not l.startswith((b"components =", b"pulled_in ="))]
+    if values(mine) != values(answers_file(answers, pulled)): theirs[ANSWERS_FILE] = (t[0], _set_answers(mine.decode(), t[1]))
+    elif b == o: return                                   # aegis' layout, untouched: the new render replaces it
+    base[ANSWERS_FILE] = o
 
 def _set_answers(mine: str, new: bytes) -> bytes:
     """`mine` (the user's answers file) with the values of `new` (aegis' render of the new answers), edited in place
@@ -120,6 +143,7 @@ def plan_add(answers: dict, pulled: list[str], text, available_only: bool = True
         comp = lookup(name)
         if comp.name in sel and opt in (None, sel[comp.name]):  # `add worker` when worker[x] is there: keep x
             said = f"{_label(comp.name, sel[comp.name])} is already in the project"
+            if comp.name in pulled: said += ", pulled in for another: now it is one of your own, kept when that goes"
             if said not in notes: notes.append(said)
             continue
         keep.append(comp.label(opt) if opt else comp.name)
@@ -128,7 +152,7 @@ def plan_add(answers: dict, pulled: list[str], text, available_only: bool = True
     notes += [f"switches {n} from {sel[n]} to {new[n]}" for n in explicit if n in sel and new[n] != sel[n]]
     newly = [k for k in new if k not in sel and k not in explicit]
     new_pulled = [p for p in pulled if p in new and p not in explicit] + newly
-    labels = [_label(n, new[n]) for n in new if n in explicit and (n not in sel or new[n] != sel[n])]
+    labels = [_label(n, new[n]) for n in new if n in explicit and (n not in sel or new[n] != sel[n] or n in pulled)]
     return _with_version(answers, new), new_pulled, notes + pulled_notes, "add " + ",".join(labels or ["nothing"])
 
 def plan_remove(answers: dict, pulled: list[str], text):
@@ -223,7 +247,9 @@ class ChangeResult:
                      "#0969da" if line.startswith("@@") else "#57606a" if line.startswith(("---", "+++", "diff ")) else "")
                 lines.append(f"<span style='color:{c}'>{e(line)}</span>" if c else e(line))
             diff = "<pre style='font-size:85%;max-height:40em;overflow:auto'>" + "\n".join(lines) + "</pre>"
-        return (f"<div><b>{e(self.summary())}</b><table>{rows}</table>"
+        py = (f"<br>from a cell: <code>aegis.continue_()</code> once resolved, or <code>aegis.abort()</code>"
+              if self.status == "pending" else "")      # the summary names the commands of the terminal
+        return (f"<div><b>{e(self.summary())}</b>{py}<table>{rows}</table>"
                 + (f"<ul>{notes}</ul>" if notes else "") + diff + "</div>")
 
     def __rich_console__(self, console, options):
@@ -255,12 +281,16 @@ def _check_no_pending(place: Place):
     rec = read_record(place)
     if rec and rec["phase"] == "pending":
         v = verb(rec["action"])
-        raise AegisError(f"a change is pending ({rec['action']}): resolve its conflicts and run aegis {v} --continue, "
-                         f"or take it back with aegis {v} --abort")
+        raise AegisError(f"a change is pending ({rec['action']}): resolve its conflicts and run aegis {v} --continue "
+                         "(aegis.continue_() in Python), "
+                         f"or take it back with aegis {v} --abort (aegis.abort())")
 
 def _recover(place: Place) -> list[str]:
     "Finish or roll back a change whose process died while applying it (see `merge.recover`)."
-    return _merge.recover(place)
+    try: return _merge.recover(place)
+    except OSError as e:                                   # e.g. a folder made read-only since: said in one line
+        raise AegisError(f"an interrupted change must be rolled back first, and {_merge.explain(e)}: make it "
+                         "writable, then run the command again") from None
 
 def _render_for(place: Place, last: str, answers: dict, pulled: list[str], theirs: dict) -> tuple[str | dict, str]:
     """The render to merge from when the answers file is not the one last rendered (a recorded render's commit,
@@ -346,7 +376,7 @@ def _answers_in(place: Place, names: list[str]) -> list[tuple[dict, list[str]] |
         try:
             data = blobs[i].decode("utf-8")
             a = read_answers(data)
-            return a, [p for p in tomllib.loads(data).get("pulled_in", []) if p in a["components"]]
+            return a, _pulled(tomllib.loads(data), a)
         except (AegisError, KeyError, ValueError): return None     # not TOML, not UTF-8, or not answers
     seen = {i: parsed(i) for i in blobs}
     return [seen.get(i) if i else None for i in ids]
@@ -406,11 +436,11 @@ def change(compute, project_path=None, dry_run: bool = False, commit: bool = Tru
 def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
     root = place.root
     _check_no_pending(place)
-    answers, pulled = read_project_answers(root)
+    answers, pulled, unsaid = _read_answers_file(root)
     new, new_pulled, notes, label = compute(answers, pulled)
-    notes = notes0 + notes
+    notes = notes0 + [n for p, n in unsaid if p in new["components"]] + notes
     theirs = pristine(new, new_pulled, renderer)
-    if (new, new_pulled) == (answers, pulled) and ANSWERS_FILE in theirs:
+    if (new, new_pulled) == (answers, pulled) and ANSWERS_FILE in theirs and not unsaid:
         # the change leaves the answers as they are: the file too, as the user wrote it (order, comments)
         theirs[ANSWERS_FILE] = (theirs[ANSWERS_FILE][0], (root / ANSWERS_FILE).read_bytes())
     pr = place.ref("pristine")
@@ -448,11 +478,7 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
         base = ls_tree(place, base_commit, env=st.env)
         ours_tree = head_tree if place.has_repo and head and head_tree else st.snapshot(root)
         ours = ls_tree(place, ours_tree, env=st.env)
-        if _reformatted(place, base, ours, answers, pulled, env=st.env):
-            # the user rewrote .aegis.toml's layout (comments, a list on several lines, the keys' order) but not what it
-            # says: its values are set in their file, rather than a line merge that cannot line the two up
-            theirs[ANSWERS_FILE] = (theirs[ANSWERS_FILE][0], _set_answers((root / ANSWERS_FILE).read_text(), theirs[ANSWERS_FILE][1]))
-            base[ANSWERS_FILE] = ours[ANSWERS_FILE]
+        _answers_sides(root, base, ours, theirs, answers, pulled)
         pl = plan(place, base, ours, theirs, f"aegis: {label}", env=st.env, trees=(base_commit + "^{tree}", ours_tree))
         result.changes, result.conflicts = pl.changes, pl.conflicts
         result.notes += pl.notes
@@ -527,8 +553,27 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
             return ChangeResult(rec["action"], root, "pending", conflicts=left,
                                 notes=notes + ["conflict markers are still in these files: resolve them, then continue again"]
                                 + [f"{p}: a ======= line neither side had is left" for p in seps])
+        blocked, still, clear = rec.get("blocked") or {}, {}, []
+        for p in blocked:                                  # files the change could not write: something was in the way
+            now = _merge.in_the_way(root, p)
+            if now is None: clear.append(p)                # moved away since: the change's file is written now
+            elif not (now == p and (root / p).is_file()): still[p] = now   # (a file of yours at that very path stands)
+        if still:
+            ways = {h: sum(w == h for w in still.values()) for h in still.values()}
+            return ChangeResult(rec["action"], root, "pending", conflicts=[c for c in conflicts if c.path in still],
+                                notes=notes + [f"your {'file' if (root / h).is_file() else 'folder'} {h} is still in the way "
+                                               f"of {n} file(s) the change adds: move it away, then continue again"
+                                               for h, n in ways.items()])
         _check_still_applied(place, rec)
         _check_answers(place, rec)
+        if clear:
+            tree = ls_tree(place, rec["pristine_new"])
+            blobs = cat_blobs(place, [tree[p][1] for p in clear])
+            for p in clear: _merge.write_file(root, p, 0o755 if tree[p][0] == "100755" else 0o644, blobs[tree[p][1]])
+        ways = sorted({blocked[p] for p in clear})
+        if place.has_repo and clear:
+            place.git("--literal-pathspecs", "add", "-A", "-f", "--", *clear)
+            for w in ways: place.git("--literal-pathspecs", "add", "-A", "--", w, check=False)   # your removal of it
         if place.has_repo:
             # mark resolved what is still unmerged (as the user left it on disk); a path the user already staged
             # (git add, git rm) is resolved: its index entry is what gets committed, as with git merge --continue
@@ -538,7 +583,7 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
             if paths:
                 place.git("--literal-pathspecs", "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
                           input=b"\0".join(paths))
-            if commit: commit_project(place, f"aegis: {rec['action']}", rec["touched"], staged=True)
+            if commit: commit_project(place, f"aegis: {rec['action']}", rec["touched"] + clear + ways, staged=True)
         finish(place, rec)
         _relock(root, rec["touched"], notes)
         return ChangeResult(rec["action"], root, "continued", notes=notes + rec.get("notes", []))

@@ -36,7 +36,8 @@ def git(*args, cwd=None, env: dict | None = None, input: bytes | None = None, ch
     if check and p.returncode not in ok:
         msg = [l for l in p.stderr.decode(errors="replace").strip().splitlines() if not l.startswith("hint:")]
         cmd = next((a for a in map(str, args) if not a.startswith("-")), "")
-        raise GitError(f"git {cmd} failed: {msg[-1] if msg else 'exit ' + str(p.returncode)}")
+        said = next((l for l in msg if l.startswith(("fatal:", "error:"))), msg[-1] if msg else f"exit {p.returncode}")
+        raise GitError(f"git {cmd} failed: {said}")        # git's own error line, not the advice after it
     return p
 
 # %% ../nbs/04a_gitstore.ipynb #09fc14a3

@@ -11,13 +11,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from .specs import AegisError
-from .gitstore import STORE, Place, Stage, git, blob_id, git_mode, cat_blobs, ls_tree, rev
+from .gitstore import STORE, GitError, Place, Stage, git, blob_id, git_mode, cat_blobs, ls_tree, rev
 
 # %% auto #0
 __all__ = ['OURS_LABEL', 'BASE_LABEL', 'RECORD', 'Conflict', 'Plan', 'is_binary', 'merge_file', 'settle_adjacent', 'renames',
-           'plan', 'locked', 'read_record', 'write_record', 'clear_record', 'sigterm_as_interrupt', 'checkpoint',
-           'apply', 'commit_project', 'finish', 'rollback', 'unmerged_paths', 'edits_since', 'verb', 'put_back_hint',
-           'save_resolutions', 'committed_since', 'recover', 'own_commit']
+           'plan', 'in_the_way', 'locked', 'read_record', 'write_record', 'clear_record', 'sigterm_as_interrupt',
+           'checkpoint', 'write_file', 'apply', 'explain', 'commit_project', 'finish', 'rollback', 'unmerged_paths',
+           'edits_since', 'verb', 'put_back_hint', 'save_resolutions', 'committed_since', 'recover', 'own_commit']
 
 # %% ../nbs/04b_merge.ipynb #fba9cdce
 OURS_LABEL = "your project"
@@ -41,6 +41,7 @@ class Plan:
     ours: dict[str, tuple[str, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     made: set[str] = field(default_factory=set)           # paths whose contents are a merge: blobs new to git
+    blocked: dict[str, str] = field(default_factory=dict) # path aegis adds -> the user's path in its way
 
     @property
     def touched(self) -> list[str]: return sorted(set(self.writes) | set(self.deletes) | set(self.unmerged))
@@ -185,24 +186,27 @@ def plan(place: Place, base: dict, ours: dict, theirs: dict[str, tuple[int, byte
             if n: pl.unmerged[p] = stages; pl.conflicts.append(Conflict(p, "created by you and by aegis", n))
     for p in list(pl.writes):                              # a path taken on disk by something git does not track
         if p in ours: continue
-        hit = _in_the_way(root, p, set(pl.deletes))
+        hit = in_the_way(root, p, set(pl.deletes))
         if hit:
             del pl.writes[p]
             pl.changes = [c for c in pl.changes if c[0] != p]
-            pl.conflicts.append(Conflict(p, f"aegis adds this file but {hit} is in the way: nothing written"))
+            said = (f"your untracked or ignored {'folder' if (root / p).is_dir() else 'file'} {p}" if hit == p
+                    else f"your file {hit}")
+            pl.blocked[p] = hit
+            pl.conflicts.append(Conflict(p, f"aegis adds this file but {said} is in the way: nothing written"))
     pl.changes.sort(); pl.conflicts.sort(key=lambda c: c.path)
     return pl
 
 def _perm(gmode: str) -> int: return 0o755 if gmode == "100755" else 0o644
 
-def _in_the_way(root: Path, p: str, deleted: set[str]) -> str | None:
-    target = root / p
-    if os.path.lexists(target): return f"your untracked or ignored {'folder' if target.is_dir() else 'file'} {p}"
+def in_the_way(root: Path, p: str, deleted: set[str] = frozenset()) -> str | None:
+    "The path on disk that keeps a file from being written at `p`: `p` itself, or a file where a folder must be."
+    if os.path.lexists(root / p): return p
     parts = p.split("/")
     for i in range(1, len(parts)):
         sub = "/".join(parts[:i])
         q = root / sub
-        if os.path.lexists(q) and not q.is_dir() and sub not in deleted: return f"your file {sub}"
+        if os.path.lexists(q) and not q.is_dir() and sub not in deleted: return sub
     return None
 
 # %% ../nbs/04b_merge.ipynb #23c189c2
@@ -251,7 +255,7 @@ def checkpoint(step: str):
     "A named point of `apply` (a hook for tests that interrupt a change at each step)."
 
 # %% ../nbs/04b_merge.ipynb #f1eaf562
-def _write(root: Path, p: str, mode: int, data: bytes):
+def write_file(root: Path, p: str, mode: int, data: bytes):
     target = root / p
     target.parent.mkdir(parents=True, exist_ok=True)
     perm = mode
@@ -259,9 +263,14 @@ def _write(root: Path, p: str, mode: int, data: bytes):
         old = target.stat().st_mode & 0o7777
         perm = (old | ((old & 0o444) >> 2)) if mode & 0o111 else (old & ~0o111)
     tmp = target.with_name(f".aegis-tmp-{os.getpid()}-{target.name}")
-    with open(tmp, "wb") as fh: fh.write(data)
-    os.chmod(tmp, perm)
-    os.replace(tmp, target)
+    try:
+        with open(tmp, "wb") as fh: fh.write(data)
+        os.chmod(tmp, perm)
+        os.replace(tmp, target)
+    except BaseException as e:                             # e.g. a file that cannot be replaced: no temp file left
+        if os.path.lexists(tmp): os.unlink(tmp)
+        if isinstance(e, OSError) and e.filename == str(tmp): raise OSError(e.errno, e.strerror, str(target)) from None
+        raise
 
 def _sweep_temps(root: Path, paths: list[str]):
     "Remove the temporary files a write killed between its open and its rename left next to `paths`."
@@ -307,6 +316,7 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
                     if place.has_repo else [],
            "pristine_old": pristine_old, "pristine_new": pristine_new, "backup": ours_tree, "head": head,
            "conflicts": [asdict(c) for c in pl.conflicts], "unmerged": sorted(pl.unmerged), "notes": list(notes),
+           "blocked": pl.blocked,
            "wrote": _planned(pl), "x": {p: bool(m & 0o111) for p, (m, _) in pl.writes.items()}}
     made = {p: pl.writes[p] for p in pl.made if p in pl.writes}
     if made: stage.write_commit(made, "aegis: merged contents")   # the journal's ids must resolve after a kill
@@ -318,19 +328,18 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
             done.append("files")
             for p in pl.deletes: _delete(root, p)
             for i, (p, (mode, data)) in enumerate(sorted(pl.writes.items())):
-                _write(root, p, mode, data)
+                write_file(root, p, mode, data)
                 if i == 0: checkpoint("first write")
             checkpoint("files")
-            if place.has_repo:                            # each git index write is atomic: note it once it happened
-                if pl.clean_paths:
-                    place.git("--literal-pathspecs", "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
-                              input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in pl.clean_paths))
-                    done.append("index")
+            if place.has_repo:
+                done.append("index")                      # before git runs: a git add that fails has staged some paths
+                if pl.clean_paths:                        # -f: the change's own files, even where a rule of the user's
+                    place.git("--literal-pathspecs", "add", "-A", "-f", "--pathspec-from-file=-", "--pathspec-file-nul",
+                              input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in pl.clean_paths))   # ignores them
                 if pl.unmerged:
                     lines = [f"0 {'0' * 40}\t{_full(place, p)}" for p in pl.unmerged]
                     lines += [f"{m} {oid} {s}\t{_full(place, p)}" for p, st in pl.unmerged.items() for s, (m, oid) in sorted(st.items())]
                     place.git("update-index", "--index-info", input=("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
-                    done.append("index")
                 checkpoint("index")
             if pl.conflicts:                               # keep both trees alive while the user resolves
                 place.git("update-ref", "--stdin", input=(f"update {place.ref('backup')} {ours_tree}\n"
@@ -345,9 +354,17 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
         except BaseException as e:
             try: rollback(place, rec, done)
             except Exception as r:
-                raise AegisError(f"{action} failed ({e}) and could not be fully undone ({r}): "
-                                 "fix that, then run aegis update --abort") from e
+                raise AegisError(f"{action} failed ({explain(e)}) and could not be fully undone ({explain(r)}): "
+                                 f"fix that, then run aegis {verb(action)} --abort") from e
+            if isinstance(e, OSError):
+                raise AegisError(f"{action} failed and was undone, nothing changed: {explain(e)}: make it writable, "
+                                 "then run the command again") from None
             raise
+
+def explain(e: BaseException) -> str:
+    "An error in one line: for a file system error, what and where (`[Errno 1] ...` says neither plainly)."
+    if isinstance(e, OSError) and e.strerror: return f"{e.strerror}: {e.filename}" if e.filename else e.strerror
+    return str(e)
 
 def _planned(pl: Plan) -> dict[str, str | None]:
     """What the change leaves in each path it touches (blob id; None: no file), so that a rollback can tell the
@@ -426,7 +443,7 @@ def rollback(place: Place, rec: dict, done: list[str] | None = None, keep: dict[
         now = target.lstat().st_mode if os.path.lexists(target) else None
         if p in keep:
             mode = _keep_x(rec, p, now, rec["existed"].get(p, [now & 0o7777])[0])
-            _write(root, p, mode, keep[p]); os.chmod(target, mode); continue
+            write_file(root, p, mode, keep[p]); os.chmod(target, mode); continue
         if p in backup:
             mode, mtime = rec["existed"].get(p, [_perm(backup[p][0]), None])
             if target.is_dir() and not target.is_symlink(): continue
@@ -436,14 +453,21 @@ def rollback(place: Place, rec: dict, done: list[str] | None = None, keep: dict[
                 if target.is_symlink() and os.readlink(target) == link: continue
                 if os.path.lexists(target): target.unlink()
                 target.parent.mkdir(parents=True, exist_ok=True); os.symlink(link, target); continue
-            _write(root, p, _perm(backup[p][0]), data[backup[p][1]])
+            if not target.is_symlink() and target.is_file() and (now & 0o7777) == mode and target.read_bytes() == data[backup[p][1]]:
+                continue                                   # never written, or already back: a file it cannot write
+            write_file(root, p, _perm(backup[p][0]), data[backup[p][1]])   # does not stop the rollback then
             os.chmod(target, mode)
             if mtime: os.utime(target, ns=(mtime, mtime))
         else: _delete(root, p)
     if place.has_repo and "index" in done:
         if touched:
             lines = [f"0 {'0' * 40}\t{_full(place, p)}" for p in touched] + rec["index"]
-            place.git("update-index", "--index-info", input=("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"))
+            r = place.git("update-index", "--index-info", input=("\n".join(lines) + "\n").encode("utf-8", "surrogateescape"),
+                          check=False)
+            if r.returncode:                               # fine when the index is as it was (git add found it locked)
+                now = place.git("--literal-pathspecs", "ls-files", "-s", "-z", "--full-name", "--", *touched).stdout
+                if sorted(filter(None, now.decode("utf-8", "surrogateescape").split("\0"))) != sorted(rec["index"]):
+                    raise GitError(f"git update-index failed: {r.stderr.decode(errors='replace').strip().splitlines()[0]}")
         if rec["phase"] == "applying" and "commit" in done:   # only aegis' own commit is taken back, never the user's
             mine, head = own_commit(place, rec), rev(place, "HEAD")[0]
             if mine and mine == head: place.git("update-ref", "HEAD", rec["head"], head)

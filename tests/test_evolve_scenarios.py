@@ -3,6 +3,7 @@
 The "template side" is the real render plus files a `Side` controls, standing in for a new aegis
 version; `update(renderer=side)` then merges it like any change."""
 import os
+import subprocess
 
 import pytest
 
@@ -551,6 +552,63 @@ def test_continue_with_an_ignored_file_in_the_way(proj, side):
     assert (proj / "app/local.cfg").read_text() == "mine, ignored\n" and not state(proj)["record"]
 
 
+def test_continue_writes_the_files_once_the_way_is_clear(tmp_path):
+    proj = make_project(tmp_path)
+    (proj / "shop/components/cache").write_text("notes\n"); commit(proj, "a file named cache")
+    r = add("cache", proj)
+    assert r.status == "pending" and all("is in the way" in c.kind for c in r.conflicts), str(r)
+    r = continue_(proj)                                  # still there: the change would import a package it lacks
+    assert r.status == "pending" and r.notes == [
+        "your file shop/components/cache is still in the way of 6 file(s) the change adds: move it away, then continue again"]
+    git(proj, "rm", "-q", "shop/components/cache")
+    assert continue_(proj).status == "continued"
+    assert (proj / "shop/components/cache/client.py").is_file() and status(proj) == b""   # the removal is in its commit
+    ref = make_project(tmp_path / "ref", "cache")
+    mine, want = files(proj), files(ref)
+    assert {p for p in set(mine) | set(want) if mine.get(p) != want.get(p)} <= {".env", ANSWERS_FILE}
+
+
+def test_a_gitignore_rule_matching_a_folder_aegis_adds(tmp_path):
+    proj = make_project(tmp_path, "database")
+    with open(proj / ".gitignore", "a") as f: f.write("cache/\n")              # meant for local caches
+    commit(proj, "ignore cache folders")
+    r = add("cache", proj)                               # git add refused the ignored folder: half the change was staged
+    assert r.status == "applied" and status(proj) == b"", str(r)
+    assert "shop/components/cache/client.py" in git(proj, "ls-files").stdout.decode()
+
+
+@pytest.fixture
+def immutable():
+    "chattr +i: what a root user cannot write either (a read-only folder does not stop root)."
+    made = []
+    def make(path):
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+            pytest.skip("chattr +i is not available here (needs root and a file system that supports it)")
+        made.append(path)
+    yield make
+    for p in made: subprocess.run(["chattr", "-i", str(p)])
+
+
+@pytest.mark.parametrize("where", ["shop/components", "shop/health", "shop/settings.py"])
+def test_a_path_aegis_cannot_write_is_one_line_and_nothing_changes(tmp_path, immutable, where):
+    proj = make_project(tmp_path, "database")
+    before = state(proj)
+    immutable(proj / where)
+    res = cli("add", "cache", "-p", proj)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "failed and was undone, nothing changed: Operation not permitted" in res.stderr and ".aegis-tmp" not in res.stderr
+    assert state(proj) == before and status(proj) == b""
+
+
+def test_a_git_failure_names_gits_own_error(tmp_path):
+    proj = make_project(tmp_path, "database")
+    lock = proj / ".git/index.lock"; lock.write_text("")
+    res = cli("add", "cache", "-p", proj)
+    assert res.returncode == 2 and "index.lock" in res.stderr, res.stderr   # not the advice's last line
+    lock.unlink()
+    assert add("cache", proj).status == "applied" and status(proj) == b""
+
+
 @pytest.mark.parametrize("args,says", [(["update", "--abort", "--dry-run"], "--dry-run cannot be combined with --abort"),
                                        (["update", "--continue", "--dry-run"], "--dry-run cannot be combined with --continue"),
                                        (["add", "cache", "--abort"], "--abort finishes the pending change and takes no components"),
@@ -769,6 +827,64 @@ def test_answers_edited_by_hand_are_brought_in_by_update(tmp_path):
     assert r.status == "applied" and any("changed outside aegis" in n for n in r.notes)
     ref = make_project(tmp_path / "ref", "cache")
     assert {p: v for p, v in files(proj).items() if p != ".env"} == {p: v for p, v in files(ref).items() if p != ".env"}
+
+
+def test_a_requirement_of_a_component_listed_by_hand_is_recorded_as_pulled_in(tmp_path):
+    proj = make_project(tmp_path)
+    _set_components(proj, '["worker[arq]"]'); commit(proj, "worker by hand")  # it needs the cache, not listed
+    r = add("scheduler", proj)
+    assert r.status == "applied" and not r.conflicts, str(r)                 # .aegis.toml conflicted with itself
+    assert any("cache is added to the components in .aegis.toml: worker[arq] requires it" in n for n in r.notes)
+    ref = make_project(tmp_path / "ref", "worker,scheduler")
+    mine, want = files(proj), files(ref)
+    assert {p for p in set(mine) | set(want) if mine.get(p) != want.get(p)} <= {".env", ANSWERS_FILE}
+    assert 'pulled_in = ["cache"]' in (proj / ANSWERS_FILE).read_text()
+    r = remove("worker", proj)                                               # the cache goes with what needed it
+    assert r.status == "applied" and not r.conflicts and "cache" not in (proj / ANSWERS_FILE).read_text(), str(r)
+    assert not (proj / "shop/components/cache").exists()
+
+
+def test_update_writes_a_requirement_the_answers_file_does_not_list(tmp_path):
+    proj = make_project(tmp_path)
+    _set_components(proj, '["worker[arq]"]'); commit(proj, "worker by hand")
+    r = update(proj)
+    assert r.status == "applied" and any("cache is added" in n for n in r.notes), str(r)
+    assert update(proj).status == "nothing to do" and status(proj) == b""
+    text = (proj / ANSWERS_FILE).read_text()
+    assert 'components = ["cache", "worker[arq]"]' in text and 'pulled_in = ["cache"]' in text
+
+
+def test_a_component_pulled_in_for_one_removed_by_hand_stays_as_its_own(tmp_path):
+    proj = make_project(tmp_path, "scheduler")
+    assert add("worker", proj).status == "applied"                           # pulls in the cache
+    _set_components(proj, '["cache", "scheduler[memory]"]'); commit(proj, "worker out, by hand")
+    r = update(proj)
+    assert r.status == "applied" and not r.conflicts, str(r)
+    assert any(n.startswith("cache stays, now as a component of its own") for n in r.notes), r.notes
+    assert "pulled_in" not in (proj / ANSWERS_FILE).read_text()
+    assert remove("scheduler", proj).status == "applied"                     # no longer taken with another's removal
+    assert (proj / "shop/components/cache").is_dir()
+    ref = make_project(tmp_path / "ref", "cache")
+    mine, want = files(proj), files(ref)
+    assert {p for p in set(mine) | set(want) if mine.get(p) != want.get(p)} <= {".env"}
+
+
+def test_adding_a_component_that_was_pulled_in_makes_it_ones_own(tmp_path):
+    proj = make_project(tmp_path)
+    assert add("worker", proj).status == "applied"                           # pulls in the cache
+    r = add("cache", proj)
+    assert (r.status, r.action) == ("applied", "add cache"), str(r)          # it said "add nothing" and changed a file
+    assert any("pulled in for another: now it is one of your own" in n for n in r.notes), r.notes
+    assert remove("worker", proj).status == "applied"
+    assert (proj / "shop/components/cache").is_dir()
+
+
+def test_jupyter_checkpoints_do_not_block_a_change(tmp_path):
+    proj = make_project(tmp_path)
+    (proj / "notebooks/.ipynb_checkpoints").mkdir(parents=True)
+    (proj / "notebooks/explore.ipynb").write_text("{}"); commit(proj, "a notebook")
+    (proj / "notebooks/.ipynb_checkpoints/explore-checkpoint.ipynb").write_text("{}")   # Jupyter writes it on save
+    assert add("cache", proj).status == "applied"
 
 
 def test_branches_that_add_different_components_merged_by_git(tmp_path):
