@@ -80,7 +80,7 @@ def _answers_sides(root: Path, base: dict, ours: dict, theirs: dict, answers: di
     place; laid out as aegis writes it, it is written so."""
     b, o, t = base.get(ANSWERS_FILE), ours.get(ANSWERS_FILE), theirs.get(ANSWERS_FILE)
     if not (o and t): return
-    mine = (root / ANSWERS_FILE).read_bytes()             # = ours: the tree is clean
+    mine = _answers_bytes(root)                           # = ours: the tree is clean
     values = lambda text: [l for l in text.splitlines() if not l.startswith((b"components =", b"pulled_in ="))]
     if values(mine) != values(answers_file(answers, pulled)): theirs[ANSWERS_FILE] = (t[0], _set_answers(mine.decode(), t[1]))
     elif b == o: return                                   # aegis' layout, untouched: the new render replaces it
@@ -109,6 +109,11 @@ def _set_answers(mine: str, new: bytes) -> bytes:
         for item in new_list:
             if item not in have: arr.append(item)
     return tomlkit.dumps(doc).encode()
+
+def _answers_bytes(root: Path) -> bytes:
+    "The answers file on disk, with LF line endings (a checkout with core.autocrlf gives it CRLF: the same answers)."
+    data = (root / ANSWERS_FILE).read_bytes()
+    return data.replace(b"\r\n", b"\n") if _merge.is_crlf(data) else data
 
 def answers_file(answers: dict, pulled: list[str]) -> bytes:
     "The answers file's bytes, with the pulled-in line when there is one."
@@ -442,13 +447,13 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
     theirs = pristine(new, new_pulled, renderer)
     if (new, new_pulled) == (answers, pulled) and ANSWERS_FILE in theirs and not unsaid:
         # the change leaves the answers as they are: the file too, as the user wrote it (order, comments)
-        theirs[ANSWERS_FILE] = (theirs[ANSWERS_FILE][0], (root / ANSWERS_FILE).read_bytes())
+        theirs[ANSWERS_FILE] = (theirs[ANSWERS_FILE][0], _answers_bytes(root))
     pr = place.ref("pristine")
     names = [pr, pr + "^{tree}", f"{pr}:{ANSWERS_FILE}"]
     if place.has_repo: names += ["HEAD", "HEAD:" + place.prefix.rstrip("/")]
     old_commit, base_tree, recorded_answers, head, head_tree = (rev(place, *names) + [None, None])[:5]
     base_commit, base_files = old_commit, None
-    if old_commit and recorded_answers != blob_id((root / ANSWERS_FILE).read_bytes()):
+    if old_commit and recorded_answers != blob_id(_answers_bytes(root)):
         # the answers file is not the one last rendered: a comment added, git moved the project (a reset, a revert,
         # another branch, a merge) or the file was edited by hand; see _render_for for the base it then takes
         base_commit, said = _render_for(place, old_commit, answers, pulled, theirs)
@@ -663,7 +668,7 @@ def record_init(path, tree=None, final_path=None) -> str:
         place.key = key_for("" if rel == "." else rel.replace(os.sep, "/") + "/")
     answers, pulled = read_project_answers(root)
     files = pristine(answers, pulled) if tree is None else {p: (f.mode, f.data) for p, f in tree.items()}
-    if ANSWERS_FILE in files and (root / ANSWERS_FILE).exists(): files[ANSWERS_FILE] = (0o644, (root / ANSWERS_FILE).read_bytes())
+    if ANSWERS_FILE in files and (root / ANSWERS_FILE).exists(): files[ANSWERS_FILE] = (0o644, _answers_bytes(root))
     with Stage(place) as st:
         c = st.write_commit(files, "aegis: init")
         st.publish()

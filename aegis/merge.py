@@ -14,10 +14,11 @@ from .specs import AegisError
 from .gitstore import STORE, GitError, Place, Stage, git, blob_id, git_mode, cat_blobs, ls_tree, rev
 
 # %% auto #0
-__all__ = ['OURS_LABEL', 'BASE_LABEL', 'RECORD', 'Conflict', 'Plan', 'is_binary', 'merge_file', 'settle_adjacent', 'renames',
-           'plan', 'in_the_way', 'locked', 'read_record', 'write_record', 'clear_record', 'sigterm_as_interrupt',
-           'checkpoint', 'write_file', 'apply', 'explain', 'commit_project', 'finish', 'rollback', 'unmerged_paths',
-           'edits_since', 'verb', 'put_back_hint', 'save_resolutions', 'committed_since', 'recover', 'own_commit']
+__all__ = ['OURS_LABEL', 'BASE_LABEL', 'RECORD', 'Conflict', 'Plan', 'is_binary', 'is_crlf', 'to_crlf', 'merge_file',
+           'settle_adjacent', 'renames', 'plan', 'in_the_way', 'locked', 'read_record', 'write_record', 'clear_record',
+           'sigterm_as_interrupt', 'checkpoint', 'write_file', 'apply', 'explain', 'commit_project', 'finish',
+           'rollback', 'unmerged_paths', 'edits_since', 'verb', 'put_back_hint', 'save_resolutions', 'committed_since',
+           'recover', 'own_commit']
 
 # %% ../nbs/04b_merge.ipynb #fba9cdce
 OURS_LABEL = "your project"
@@ -52,6 +53,12 @@ class Plan:
 def is_binary(data: bytes) -> bool:
     "git's rule: a NUL byte in the first 8000 bytes."
     return b"\0" in data[:8000]
+
+def is_crlf(data: bytes) -> bool:
+    "Every line ends with CRLF (a file checked out or saved the Windows way)."
+    return b"\n" in data and data.count(b"\r\n") == data.count(b"\n") and not is_binary(data)
+
+def to_crlf(data: bytes) -> bytes: return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 # %% ../nbs/04b_merge.ipynb #f5de6cd4
 def merge_file(ours: bytes, base: bytes, theirs: bytes, theirs_label: str) -> tuple[bytes, int]:
@@ -163,6 +170,7 @@ def plan(place: Place, base: dict, ours: dict, theirs: dict[str, tuple[int, byte
             if o[1] == b[1]:                               # contents: only aegis changed, the user flipped the mode
                 pl.writes[p] = (_perm(mode), blobs[t[1]]); pl.changes.append((p, "modified")); continue
             data = [blobs[x[1]] for x in (o, b, t)]
+            if is_crlf(data[0]) and not is_crlf(data[1]): data[1:] = map(to_crlf, data[1:])   # committed with CRLF
             if any(map(is_binary, data)) or "120000" in (o[0], b[0], t[0]):   # binary files and symlinks: never text-merged
                 pl.unmerged[p] = stages; pl.conflicts.append(Conflict(p, "binary file or link changed by you and by aegis: "
                                                                       "yours kept, aegis' version is stage 3 in the git index"))
@@ -181,7 +189,8 @@ def plan(place: Place, base: dict, ours: dict, theirs: dict[str, tuple[int, byte
             if is_binary(blobs[o[1]]) or is_binary(blobs[t[1]]):
                 pl.unmerged[p] = stages; pl.conflicts.append(Conflict(p, "created by you and by aegis (binary): yours kept"))
                 continue
-            merged, n = merge_file(blobs[o[1]], b"", blobs[t[1]], label)
+            mine = blobs[o[1]]
+            merged, n = merge_file(mine, b"", to_crlf(blobs[t[1]]) if is_crlf(mine) else blobs[t[1]], label)
             pl.writes[p] = (_perm(o[0]), merged); pl.changes.append((p, "modified")); pl.made.add(p)
             if n: pl.unmerged[p] = stages; pl.conflicts.append(Conflict(p, "created by you and by aegis", n))
     for p in list(pl.writes):                              # a path taken on disk by something git does not track
@@ -194,8 +203,37 @@ def plan(place: Place, base: dict, ours: dict, theirs: dict[str, tuple[int, byte
                     else f"your file {hit}")
             pl.blocked[p] = hit
             pl.conflicts.append(Conflict(p, f"aegis adds this file but {said} is in the way: nothing written"))
+    _keep_line_endings(place, pl)
     pl.changes.sort(); pl.conflicts.sort(key=lambda c: c.path)
     return pl
+
+def _keep_line_endings(place: Place, pl: Plan):
+    """A file keeps the line endings it has on disk: one checked out with CRLF (core.autocrlf, an eol attribute) is
+    written with CRLF, though git stores it, and aegis renders it, with LF; a file aegis adds gets CRLF where a
+    checkout would give it CRLF (see `_checkout_crlf`). git add stores them with LF again."""
+    text = {p: d for p, (m, d) in pl.writes.items() if b"\n" in d and not is_binary(d) and not is_crlf(d)}
+    added = _checkout_crlf(place, [p for p in text if p not in pl.ours])
+    for p, data in text.items():
+        t = place.root / p
+        if p in pl.ours and (t.is_symlink() or not t.is_file() or not is_crlf(t.read_bytes())): continue
+        if p not in pl.ours and p not in added: continue
+        pl.writes[p] = (pl.writes[p][0], to_crlf(data)); pl.made.add(p)   # new bytes: stored with the journal's blobs
+
+def _checkout_crlf(place: Place, paths: list[str]) -> set[str]:
+    "Of `paths` (text files), those a git checkout writes with CRLF: an eol=crlf attribute, or core.autocrlf=true."
+    if not (paths and place.has_repo): return set()
+    conf = dict(l.split(" ", 1) for l in place.git("config", "--get-regexp", r"^core\.(autocrlf|eol)$", check=False)
+                .stdout.decode().lower().splitlines() if " " in l)
+    out = place.git("check-attr", "-z", "--stdin", "eol", "text", input="\0".join(paths).encode("utf-8", "surrogateescape"))
+    f = out.stdout.decode("utf-8", "surrogateescape").split("\0")
+    attrs: dict[str, dict[str, str]] = {}
+    for p, name, value in zip(f[0::3], f[1::3], f[2::3]): attrs.setdefault(p, {})[name] = value
+    def crlf(a: dict) -> bool:
+        if a.get("text") == "unset" or a.get("eol") == "lf": return False
+        if a.get("eol") == "crlf": return True
+        if conf.get("core.autocrlf") == "true": return True
+        return a.get("text") in ("set", "auto") and conf.get("core.eol") == "crlf"
+    return {p for p, a in attrs.items() if crlf(a)}
 
 def _perm(gmode: str) -> int: return 0o755 if gmode == "100755" else 0o644
 
@@ -306,17 +344,18 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
     """Apply `pl`; return 'applied' or 'pending'. Rolls back on any exception.
     The working tree was clean, so the index entries of the touched paths are those of `ours_tree` (`pl.ours`)."""
     root, touched = place.root, pl.touched
-    existed = {}
+    existed, crlf = {}, []
     for p in touched:
         t = root / p
         if os.path.lexists(t) and not t.is_dir():
             st = t.lstat(); existed[p] = [st.st_mode & 0o7777, st.st_mtime_ns]
+            if stat.S_ISREG(st.st_mode) and is_crlf(t.read_bytes()): crlf.append(p)   # restored so, though git has LF
     rec = {"phase": "applying", "action": action, "touched": touched, "existed": existed,
            "index": [f"{pl.ours[p][0]} {pl.ours[p][1]} 0\t{_full(place, p)}" for p in touched if p in pl.ours]
                     if place.has_repo else [],
            "pristine_old": pristine_old, "pristine_new": pristine_new, "backup": ours_tree, "head": head,
            "conflicts": [asdict(c) for c in pl.conflicts], "unmerged": sorted(pl.unmerged), "notes": list(notes),
-           "blocked": pl.blocked,
+           "blocked": pl.blocked, "crlf": crlf,
            "wrote": _planned(pl), "x": {p: bool(m & 0o111) for p, (m, _) in pl.writes.items()}}
     made = {p: pl.writes[p] for p in pl.made if p in pl.writes}
     if made: stage.write_commit(made, "aegis: merged contents")   # the journal's ids must resolve after a kill
@@ -453,9 +492,10 @@ def rollback(place: Place, rec: dict, done: list[str] | None = None, keep: dict[
                 if target.is_symlink() and os.readlink(target) == link: continue
                 if os.path.lexists(target): target.unlink()
                 target.parent.mkdir(parents=True, exist_ok=True); os.symlink(link, target); continue
-            if not target.is_symlink() and target.is_file() and (now & 0o7777) == mode and target.read_bytes() == data[backup[p][1]]:
+            was = to_crlf(data[backup[p][1]]) if p in rec.get("crlf", ()) else data[backup[p][1]]
+            if not target.is_symlink() and target.is_file() and (now & 0o7777) == mode and target.read_bytes() == was:
                 continue                                   # never written, or already back: a file it cannot write
-            write_file(root, p, _perm(backup[p][0]), data[backup[p][1]])   # does not stop the rollback then
+            write_file(root, p, _perm(backup[p][0]), was)  # does not stop the rollback then
             os.chmod(target, mode)
             if mtime: os.utime(target, ns=(mtime, mtime))
         else: _delete(root, p)
@@ -503,6 +543,7 @@ def edits_since(place: Place, rec: dict) -> dict[str, bytes]:
     keep = {}
     for p, mine in changed.items():
         before = blobs[backup[p][1]] if p in backup and backup[p][0] != "120000" else None
+        if before is not None and p in rec.get("crlf", ()): before = to_crlf(before)   # as it was on disk
         after = blobs[wrote[p]] if wrote[p] else None
         if mine == before: continue                        # the user took the change back by hand: nothing to keep
         if mine is None:                                   # deleted since: a pending change's file comes back

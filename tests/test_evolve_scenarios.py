@@ -609,6 +609,58 @@ def test_a_git_failure_names_gits_own_error(tmp_path):
     assert add("cache", proj).status == "applied" and status(proj) == b""
 
 
+def _crlf_checkout(proj):
+    "The project as a Windows user with core.autocrlf=true has it: git stores LF, the files on disk are CRLF."
+    git(proj, "config", "core.autocrlf", "true")
+    git(proj, "rm", "-q", "--cached", "-r", "."); git(proj, "reset", "-q", "--hard")
+    assert (proj / "shop/main.py").read_bytes().count(b"\r\n") > 10
+
+
+def test_autocrlf_files_keep_their_line_endings_and_abort_is_byte_exact(tmp_path):
+    proj = make_project(tmp_path, "database"); _crlf_checkout(proj)
+    mk = (proj / "Makefile").read_bytes()
+    (proj / "Makefile").write_bytes(mk.replace(b".PHONY: help", b".PHONY: mine help", 1)); commit(proj, "mine")
+    before = state(proj)
+    assert add("cache", proj).status == "pending"                       # the cache's target meets mine on .PHONY
+    assert (proj / "shop/main.py").read_bytes().count(b"\n") == (proj / "shop/main.py").read_bytes().count(b"\r\n")
+    assert abort(proj).status == "aborted" and state(proj) == before  # byte for byte: CRLF again (it came back LF)
+
+
+def test_autocrlf_add_and_remove_leave_crlf_files_and_a_clean_tree(tmp_path):
+    proj = make_project(tmp_path, "database"); _crlf_checkout(proj)
+    before = files(proj)
+    assert add("cache", proj).status == "applied" and status(proj) == b""
+    for f in ("shop/main.py", "shop/components/cache/client.py", ANSWERS_FILE):       # changed, added, aegis' own
+        data = (proj / f).read_bytes()
+        assert data.count(b"\n") == data.count(b"\r\n"), f
+    assert update(proj).status == "nothing to do"                      # the CRLF answers file is the one recorded
+    assert remove("cache", proj).status == "applied" and status(proj) == b"" and files(proj) == before
+
+
+def test_an_eol_attribute_gives_added_files_crlf_as_a_checkout_would(tmp_path):
+    proj = make_project(tmp_path, "database")
+    (proj / ".gitattributes").write_text("* text=auto eol=lf\n*.py text eol=crlf\n"); commit(proj, "attributes")
+    git(proj, "rm", "-q", "--cached", "-r", "."); git(proj, "reset", "-q", "--hard")
+    assert add("cache", proj).status == "applied" and status(proj) == b""
+    added = (proj / "shop/components/cache/client.py").read_bytes()
+    assert added.count(b"\n") == added.count(b"\r\n") > 10                            # *.py: CRLF, as checked out
+    assert b"\r" not in (proj / "README.md").read_bytes()                              # eol=lf: as it was
+
+
+def test_a_file_committed_with_crlf_merges_instead_of_conflicting_whole(tmp_path):
+    proj = make_project(tmp_path, "database")
+    for f in ("shop/settings.py", ANSWERS_FILE):                        # an editor saved them the Windows way
+        (proj / f).write_bytes((proj / f).read_bytes().replace(b"\n", b"\r\n"))
+    commit(proj, "crlf")
+    before = files(proj)
+    r = add("cache", proj)
+    assert r.status == "applied" and not r.conflicts, str(r)            # one hunk covering all of settings.py
+    data = (proj / "shop/settings.py").read_bytes()
+    assert b"REDIS_URL" in data.upper() and data.count(b"\n") == data.count(b"\r\n")
+    assert update(proj).status == "nothing to do"
+    assert remove("cache", proj).status == "applied" and files(proj) == before
+
+
 @pytest.mark.parametrize("args,says", [(["update", "--abort", "--dry-run"], "--dry-run cannot be combined with --abort"),
                                        (["update", "--continue", "--dry-run"], "--dry-run cannot be combined with --continue"),
                                        (["add", "cache", "--abort"], "--abort finishes the pending change and takes no components"),
@@ -949,6 +1001,7 @@ def test_branches_merged_keeping_both_sides_are_not_added_twice(tmp_path):
     assert r.status == "nothing to do", str(r)
     assert files(proj) == before
     assert (proj / "shop/health/registry.py").read_text().count('Check("database"') == 1
+
 
 @pytest.mark.parametrize("how", ["git rm", "git add"])
 def test_continue_accepts_a_conflict_resolved_in_the_index(proj, side, how):
