@@ -14,7 +14,7 @@ from .specs import AegisError, lookup, parse_selection, registry, selection_labe
 from .gitstore import STORE, Place, Stage, locate, key_for, ls_tree, rev, cat_blobs, tree_id, blob_id, git_mode
 from . import merge as _merge
 from .merge import (Conflict, plan, apply, rollback, edits_since, read_record, locked, commit_project, finish, OURS_LABEL,
-                         verb, merge_file)
+                         verb, merge_file, commit_message, TRAILER)
 
 # %% auto #0
 __all__ = ['read_project_answers', 'answers_file', 'pristine', 'plan_add', 'plan_remove', 'plan_update', 'ChangeResult', 'change',
@@ -36,6 +36,8 @@ def _read_answers_file(root: Path) -> tuple[dict, list[str], list[tuple[str, str
     from aegis.render import read_answers
     try: data = tomllib.loads(text := (root / ANSWERS_FILE).read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        if isinstance(e, tomllib.TOMLDecodeError) and text.startswith("\ufeff"):   # Notepad's "UTF-8 with BOM"
+            raise AegisError(f"{root / ANSWERS_FILE} starts with a byte order mark: save it as UTF-8 without one") from None
         raise AegisError(f"{root / ANSWERS_FILE} cannot be read ({e}): fix the file or restore it with git") from None
     _check_types(root / ANSWERS_FILE, data)
     try: answers = read_answers(text)
@@ -156,7 +158,8 @@ def plan_add(answers: dict, pulled: list[str], text, available_only: bool = True
     explicit = {lookup(n).name for n, _ in items}
     notes += [f"switches {n} from {sel[n]} to {new[n]}" for n in explicit if n in sel and new[n] != sel[n]]
     newly = [k for k in new if k not in sel and k not in explicit]
-    new_pulled = [p for p in pulled if p in new and p not in explicit] + newly
+    kept = {p for p in pulled if p in new and p not in explicit} | set(newly)
+    new_pulled = [k for k in new if k in kept]               # in registry order, as init writes them
     labels = [_label(n, new[n]) for n in new if n in explicit and (n not in sel or new[n] != sel[n] or n in pulled)]
     return _with_version(answers, new), new_pulled, notes + pulled_notes, "add " + ",".join(labels or ["nothing"])
 
@@ -297,9 +300,9 @@ def _recover(place: Place) -> list[str]:
         raise AegisError(f"an interrupted change must be rolled back first, and {_merge.explain(e)}: make it "
                          "writable, then run the command again") from None
 
-def _render_for(place: Place, last: str, answers: dict, pulled: list[str], theirs: dict) -> tuple[str | dict, str]:
+def _render_for(place: Place, last: str, answers: dict, pulled: list[str]) -> tuple[str | dict, str]:
     """The render to merge from when the answers file is not the one last rendered (a recorded render's commit,
-    or the files of two joined by a git merge), and a note saying why when it is not `last`."""
+    or the files of two joined by a git merge or a rebase), and a note saying why when it is not `last`."""
     commits = place.git("rev-list", "--max-count=1000", last).stdout.decode().split()
     renders = _answers_in(place, [f"{c}:{ANSWERS_FILE}" for c in commits])
     def find(want, exact=True) -> str | None:
@@ -311,35 +314,53 @@ def _render_for(place: Place, last: str, answers: dict, pulled: list[str], their
     if c := find((answers, pulled)) or find((answers, pulled), exact=False):
         return c, ("" if c == last else f"{ANSWERS_FILE} is as an earlier change left it (a git reset or another "
                    "branch): that change's recorded render is the base")
-    # 2. answers no change recorded (edited by hand, or joined by a git merge): the files are what the project's
-    #    history made them from: going back from HEAD, the render of the first answers that have one; at a git
-    #    merge, the two sides' renders merged as git merged the files. The change brings the difference.
+    # 2. answers this worktree recorded no render for (edited by hand, joined by a git merge or rebase, or changed
+    #    in another worktree): the files are what the project's history made them from: going back from HEAD, at
+    #    a commit of aegis the render its trailer names (the one it brought); else the render of the first answers
+    #    that have one; at a git merge, the two sides' renders merged as git merged the files; at a commit of aegis
+    #    that a rebase or a cherry-pick moved (the answers there are not its render's), the renders it went from
+    #    and to, joined with the files it was moved onto. The change brings the difference.
     if place.has_repo:
-        graph = {}
-        for line in place.git("rev-list", "--parents", "--max-count=2000", "HEAD").stdout.decode().splitlines():
-            c, *ps = line.split(); graph[c] = ps
+        graph, moved = {}, {}
+        out = place.git("log", "--max-count=2000", f"--format=%H %P%x09%(trailers:key={TRAILER},valueonly,separator=%x20)",
+                        "HEAD").stdout.decode().splitlines()
+        for line in out:
+            ids, _, trailer = line.partition("\t")
+            c, *ps = ids.split(); graph[c] = ps
+            if len(t := trailer.split()) == 2: moved[c] = t
         at = dict(zip(graph, _answers_in(place, [f"{c}:{place.prefix}{ANSWERS_FILE}" for c in graph])))
+        tos = sorted({to for to, _ in moved.values()})
+        told = dict(zip(tos, _answers_in(place, [f"{t}:{ANSWERS_FILE}" for t in tos])))
         memo: dict = {}
         def made_from(c, depth=0):
             walked, r = [], None
             while c not in memo:
-                if (a := at.get(c)) and (r := find(a)): break
-                ps = graph.get(c, [])
+                a, ps = at.get(c), graph.get(c, [])
+                if c in moved and a is not None and a == told.get(moved[c][0]): r = moved[c][0]; break
+                if c in moved and len(ps) == 1 and depth < 20: r = replayed(c, *moved[c], depth + 1); break
+                if a and (r := find(a)): break
                 if len(ps) == 1: walked.append(c); c = ps[0]; continue
-                if len(ps) > 1 and depth < 20: r = joined(ps[0], ps[1], depth + 1)
+                if len(ps) > 1 and depth < 20: r = joined(c, ps[0], ps[1], depth + 1)
                 break
             r = memo.get(c, r)
             for w in walked + [c]: memo[w] = r
             return r
-        def joined(p1, p2, depth):
+        def joined(c, p1, p2, depth):
             r1, r2 = made_from(p1, depth), made_from(p2, depth)
             if r1 is None or r2 is None or r1 == r2: return r1 or r2
             mb = place.git("merge-base", p1, p2, check=False).stdout.decode().strip()
             r0 = made_from(mb, depth) if mb else None
-            return _join_renders(place, r0, r1, r2, theirs) if r0 is not None else r1
+            return _join_renders(place, r0, r1, r2, c) if r0 is not None else r1
+        def replayed(c, to, frm, depth):
+            r1 = made_from(graph[c][0], depth)
+            to, frm, before = rev(place, f"{to}^{{commit}}", f"{frm}^{{commit}}", f"{to}^")
+            if to is None: return r1                      # the trailer names a render this repository lacks
+            frm = frm or before                           # a joined base is kept by no ref: the render before
+            if r1 is None or frm is None or r1 == frm: return to
+            return _join_renders(place, frm, r1, to, c)
         if (r := made_from(rev(place, "HEAD")[0])) is not None:
-            how = "the renders of the branches it merged, joined" if isinstance(r, dict) else f"the render {r[:12]}"
-            return r, (f"{ANSWERS_FILE} was changed outside aegis (by hand, or by a git merge): the base is what the history "
+            how = "renders joined as git joined the files" if isinstance(r, dict) else f"the render {r[:12]}"
+            return r, (f"{ANSWERS_FILE} was changed outside aegis (by hand, a git merge or a rebase): the base is what the history "
                        f"made the files from ({how}), so the change also brings what the new answers add")
     return last, f"no recorded render matches the answers in {ANSWERS_FILE}: the last one is the base"
 
@@ -349,14 +370,11 @@ def _files_of(place: Place, r: str | dict) -> dict[str, tuple[int, bytes]]:
     blobs = cat_blobs(place, [oid for _, oid in tree.values()])
     return {p: (0o755 if m == "100755" else 0o644, blobs[oid]) for p, (m, oid) in tree.items()}
 
-def _join_renders(place: Place, r0, r1, r2, theirs: dict) -> dict[str, tuple[int, bytes]]:
-    """Two branches' renders `r1`, `r2` merged over `r0` (their merge base's) as git merged the files. Where git
-    could not, the user resolved the file: when it holds every line the merged-in branch's render added, the
-    resolution kept both sides and the new render is the base there (nothing is added twice); else the first
-    parent's render is (what a resolution keeping "ours" leaves: the change brings the other side's lines)."""
-    from collections import Counter
+def _join_renders(place: Place, r0, r1, r2, at: str) -> dict[str, tuple[int, bytes]]:
+    """Two renders `r1`, `r2` merged over `r0` (their merge base's) as git merged the files, at the commit `at` (a
+    merge, or a commit a rebase moved). Where git could not, the user resolved the file: see `_resolution_base`."""
     f0, f1, f2 = (_files_of(place, r) for r in (r0, r1, r2))
-    out = {}
+    out, resolved = {}, {}
     for p in sorted(set(f0) | set(f1) | set(f2)):
         v0, v1, v2 = f0.get(p), f1.get(p), f2.get(p)
         if v1 == v2 or v2 == v0: v = v1
@@ -364,12 +382,28 @@ def _join_renders(place: Place, r0, r1, r2, theirs: dict) -> dict[str, tuple[int
         else:
             merged, n = merge_file(v1[1], v0[1] if v0 else b"", v2[1], "other") if v1 and v2 else (b"", 1)
             v = (v1[0], merged) if not n else v1
-            now = place.root / p
-            if n and p in theirs and now.is_file():
-                added = Counter(v2[1].splitlines()) - Counter(v0[1].splitlines() if v0 else [])
-                if not added - Counter(now.read_bytes().splitlines()): v = theirs[p]
+            if n and v1 and v2: resolved[p] = (v0, v1, v2)
         if v is not None: out[p] = v
+    ids = rev(place, *(f"{at}:{place.prefix}{p}" for p in resolved))
+    blobs = cat_blobs(place, [i for i in ids if i])
+    for (p, sides), i in zip(resolved.items(), ids):
+        if i: out[p] = (sides[1][0], _resolution_base(blobs[i], *(s[1] if s else b"" for s in sides)))
     return out
+
+def _resolution_base(mine: bytes, v0: bytes, v1: bytes, v2: bytes) -> bytes:
+    """The base for a file the user resolved: what the two renders put in it, in the user's order. When it holds
+    what both sides added ("accept both"), its lines that came from the renders (the rest are the user's own, kept
+    as edits); when it holds only one side's, that side's render (the change brings the other side's lines back
+    where the answers still want them); else the first side's."""
+    from collections import Counter
+    lines = lambda b: Counter(b.splitlines(True))
+    c0, c1, c2, have = lines(v0), lines(v1), lines(v2), lines(mine)
+    has1, has2 = not (c1 - c0) - have, not (c2 - c0) - have
+    if not (has1 and has2): return v2 if has2 and not has1 else v1
+    budget, out = (c0 & c1 & c2) + (c1 - c0) + (c2 - c0), []
+    for l in mine.splitlines(True):
+        if budget[l] > 0: budget[l] -= 1; out.append(l)
+    return b"".join(out)
 
 def _answers_in(place: Place, names: list[str]) -> list[tuple[dict, list[str]] | None]:
     "The answers and pulled-in list of each answers file `names` (git object names); None where unreadable."
@@ -449,6 +483,10 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
         # the change leaves the answers as they are: the file too, as the user wrote it (order, comments)
         theirs[ANSWERS_FILE] = (theirs[ANSWERS_FILE][0], _answers_bytes(root))
     pr = place.ref("pristine")
+    if place.seed and not rev(place, pr)[0]:             # a linked worktree's first change: it starts from the
+        seed = f"refs/aegis/{place.seed}/pristine"        # main worktree's last render, then keeps its own
+        if (c := rev(place, seed)[0]) and not dry_run: place.git("update-ref", pr, c, "0" * 40)
+        elif c: pr = seed
     names = [pr, pr + "^{tree}", f"{pr}:{ANSWERS_FILE}"]
     if place.has_repo: names += ["HEAD", "HEAD:" + place.prefix.rstrip("/")]
     old_commit, base_tree, recorded_answers, head, head_tree = (rev(place, *names) + [None, None])[:5]
@@ -456,7 +494,7 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
     if old_commit and recorded_answers != blob_id(_answers_bytes(root)):
         # the answers file is not the one last rendered: a comment added, git moved the project (a reset, a revert,
         # another branch, a merge) or the file was edited by hand; see _render_for for the base it then takes
-        base_commit, said = _render_for(place, old_commit, answers, pulled, theirs)
+        base_commit, said = _render_for(place, old_commit, answers, pulled)
         if said: notes.append(said)
         if isinstance(base_commit, dict):                 # two renders joined: written as a commit further down
             base_files, base_commit = base_commit, None
@@ -499,7 +537,7 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
             return result
         new_commit = st.write_commit(theirs, f"aegis: {label}", parent=old_commit)
         result.status = apply(place, st, pl, action=label, ours_tree=ours_tree, pristine_old=old_commit,
-                              pristine_new=new_commit, commit=commit, notes=result.notes, head=head)
+                              pristine_new=new_commit, commit=commit, notes=result.notes, head=head, base=base_commit)
     if result.status == "applied": _relock(root, [p for p, _ in result.changes], result.notes)
     return result
 
@@ -508,7 +546,10 @@ def _relock(root: Path, paths: list[str], notes: list[str]):
     `uv sync --frozen` (and `aegis up --local`) would install the old set. Left for the user to commit."""
     if "pyproject.toml" not in paths or not (root / "uv.lock").exists(): return
     from aegis.project import _uv_lock
-    if _uv_lock(root, []): notes.append("uv.lock refreshed for the new dependencies")
+    try: locked_ = _uv_lock(root, [])
+    except KeyboardInterrupt:                            # Ctrl-C while uv resolves: the change itself is done
+        notes.append("uv.lock was not refreshed (interrupted): run `uv lock`"); return
+    if locked_: notes.append("uv.lock refreshed for the new dependencies")
     else: notes.append("uv.lock no longer matches pyproject.toml and could not be refreshed offline: run `uv lock`")
 
 # %% ../nbs/04_evolve.ipynb #cd010535
@@ -588,7 +629,7 @@ def continue_(project_path=None, commit: bool = True) -> ChangeResult:
             if paths:
                 place.git("--literal-pathspecs", "add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul",
                           input=b"\0".join(paths))
-            if commit: commit_project(place, f"aegis: {rec['action']}", rec["touched"] + clear + ways, staged=True)
+            if commit: commit_project(place, commit_message(rec), rec["touched"] + clear + ways, staged=True)
         finish(place, rec)
         _relock(root, rec["touched"], notes)
         return ChangeResult(rec["action"], root, "continued", notes=notes + rec.get("notes", []))
@@ -665,7 +706,7 @@ def record_init(path, tree=None, final_path=None) -> str:
     place = locate(root, create=True)
     if final_path is not None and place.has_repo and place.top.resolve() != root:   # moved within a larger repository
         rel = os.path.relpath(Path(final_path).resolve(), place.top)
-        place.key = key_for("" if rel == "." else rel.replace(os.sep, "/") + "/")
+        place.key = key_for("" if rel == "." else rel.replace(os.sep, "/") + "/", str(place.git_dir) if place.seed else "")
     answers, pulled = read_project_answers(root)
     files = pristine(answers, pulled) if tree is None else {p: (f.mode, f.data) for p, f in tree.items()}
     if ANSWERS_FILE in files and (root / ANSWERS_FILE).exists(): files[ANSWERS_FILE] = (0o644, _answers_bytes(root))

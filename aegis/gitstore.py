@@ -12,8 +12,8 @@ from pathlib import Path
 from .specs import AegisError
 
 # %% auto #0
-__all__ = ['AEGIS_IDENT', 'STORE', 'GitError', 'git', 'blob_id', 'git_mode', 'tree_id', 'Place', 'key_for', 'locate', 'rev',
-           'ls_tree', 'cat_blobs', 'Stage']
+__all__ = ['AEGIS_IDENT', 'STORE', 'GitError', 'git', 'git_said', 'blob_id', 'git_mode', 'tree_id', 'Place', 'key_for', 'locate',
+           'rev', 'ls_tree', 'cat_blobs', 'Stage']
 
 # %% ../nbs/04a_gitstore.ipynb #742ab3da
 class GitError(AegisError):
@@ -34,11 +34,17 @@ def git(*args, cwd=None, env: dict | None = None, input: bytes | None = None, ch
     if env: full.update(env)
     p = subprocess.run(["git", *map(str, args)], cwd=cwd, env=full, input=input, capture_output=True)
     if check and p.returncode not in ok:
-        msg = [l for l in p.stderr.decode(errors="replace").strip().splitlines() if not l.startswith("hint:")]
         cmd = next((a for a in map(str, args) if not a.startswith("-")), "")
-        said = next((l for l in msg if l.startswith(("fatal:", "error:"))), msg[-1] if msg else f"exit {p.returncode}")
-        raise GitError(f"git {cmd} failed: {said}")        # git's own error line, not the advice after it
+        raise GitError(f"git {cmd} failed: {git_said(p)}")
     return p
+
+def git_said(p: subprocess.CompletedProcess) -> str:
+    "What a failed git command says, in one line: git's own error line, not the advice after it; and the fix."
+    msg = [l for l in (p.stderr or p.stdout or b"").decode(errors="replace").strip().splitlines() if not l.startswith("hint:")]
+    said = next((l for l in msg if l.startswith(("error:", "fatal:"))), msg[-1] if msg else f"exit {p.returncode}")
+    if "gpg failed to sign" in said or "failed to write commit object" in said and any("gpg" in l for l in msg):
+        said += " (commit.gpgsign is on and gpg could not sign: make your signing key available, or set commit.gpgsign false)"
+    return said
 
 # %% ../nbs/04a_gitstore.ipynb #09fc14a3
 def blob_id(data: bytes) -> str:
@@ -75,6 +81,8 @@ class Place:
     objects: Path           # its object database
     state: Path             # aegis' own state for this project (journal, pending change, lock)
     key: str                # names this project's refs: refs/aegis/<key>/...
+    seed: str | None = None # in a linked worktree (git worktree add): the main worktree's key, whose last
+                            # render the worktree starts from (its own refs and state keep the two apart)
 
     @property
     def has_repo(self) -> bool: return self.top is not None
@@ -89,20 +97,26 @@ class Place:
 
 STORE = ".aegis"
 
-def key_for(prefix: str) -> str:
-    "The ref key of a project at `prefix` (relative to its repository's top, '' or ending in '/')."
-    return "root" if not prefix else "p-" + hashlib.sha1(prefix.encode()).hexdigest()[:12]
+def key_for(prefix: str, worktree: str = "") -> str:
+    """The ref key of a project at `prefix` (relative to its repository's top, '' or ending in '/'), in the linked
+    worktree whose git dir is `worktree` ('' for the main one)."""
+    key = "root" if not prefix else "p-" + hashlib.sha1(prefix.encode()).hexdigest()[:12]
+    return key + "-wt-" + hashlib.sha1(worktree.encode()).hexdigest()[:8] if worktree else key
 
 def locate(root: Path, create: bool = False) -> Place:
     "Describe where the project at `root` keeps its git data; `create` makes a private store if it needs one."
     root = Path(root).resolve()
     p = git("rev-parse", "--show-toplevel", "--absolute-git-dir", "--git-path", "objects", "--show-prefix",
-            cwd=root, check=False)
+            "--git-common-dir", cwd=root, check=False)
     if p.returncode == 0:
-        top, gdir, objects, prefix = p.stdout.decode().split("\n")[:4]
+        top, gdir, objects, prefix, common = p.stdout.decode().split("\n")[:5]
         objects = Path(objects) if os.path.isabs(objects) else (root / objects)
-        key = key_for(prefix)
-        return Place(root, Path(top), prefix, Path(gdir), objects.resolve(), Path(gdir) / "aegis" / key, key)
+        # refs are shared by every worktree of a repository, so each linked worktree has keys of its own: a
+        # change in one never moves the render another one merges from, nor its pending change
+        linked = (root / common).resolve() != Path(gdir).resolve()
+        key = key_for(prefix, gdir if linked else "")
+        return Place(root, Path(top), prefix, Path(gdir), objects.resolve(), Path(gdir) / "aegis" / key, key,
+                     key_for(prefix) if linked else None)
     store = root / STORE
     if create and not (store / "store" / "HEAD").exists():
         store.mkdir(exist_ok=True)

@@ -11,14 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from .specs import AegisError
-from .gitstore import STORE, GitError, Place, Stage, git, blob_id, git_mode, cat_blobs, ls_tree, rev
+from .gitstore import STORE, GitError, Place, Stage, git, git_said, blob_id, git_mode, cat_blobs, ls_tree, rev
 
 # %% auto #0
-__all__ = ['OURS_LABEL', 'BASE_LABEL', 'RECORD', 'Conflict', 'Plan', 'is_binary', 'is_crlf', 'to_crlf', 'merge_file',
+__all__ = ['OURS_LABEL', 'BASE_LABEL', 'RECORD', 'TRAILER', 'Conflict', 'Plan', 'is_binary', 'is_crlf', 'to_crlf', 'merge_file',
            'settle_adjacent', 'renames', 'plan', 'in_the_way', 'locked', 'read_record', 'write_record', 'clear_record',
-           'sigterm_as_interrupt', 'checkpoint', 'write_file', 'apply', 'explain', 'commit_project', 'finish',
-           'rollback', 'unmerged_paths', 'edits_since', 'verb', 'put_back_hint', 'save_resolutions', 'committed_since',
-           'recover', 'own_commit']
+           'sigterm_as_interrupt', 'checkpoint', 'write_file', 'apply', 'explain', 'commit_message', 'commit_project',
+           'finish', 'rollback', 'unmerged_paths', 'edits_since', 'verb', 'put_back_hint', 'save_resolutions',
+           'committed_since', 'recover', 'own_commit']
 
 # %% ../nbs/04b_merge.ipynb #fba9cdce
 OURS_LABEL = "your project"
@@ -184,6 +184,10 @@ def plan(place: Place, base: dict, ours: dict, theirs: dict[str, tuple[int, byte
         elif b and o:                                      # aegis removes a file the user edited: keep it
             pl.unmerged[p] = stages; pl.conflicts.append(Conflict(p, "edited by you, no longer produced by aegis: yours kept"))
         elif b and t:                                      # the user deleted a file aegis changes: stays deleted
+            if place.has_repo and os.path.lexists(root / p):   # untracked on purpose, a local copy kept (ignored):
+                pl.notes.append(f"{p}: you keep it out of git; your copy on disk is left as it is, "   # never committed,
+                                "without aegis' change to it")                                         # never removed
+                continue
             pl.unmerged[p] = stages; pl.conflicts.append(Conflict(p, "deleted by you, changed by aegis: stays deleted"))
         else:                                              # both created the path
             if is_binary(blobs[o[1]]) or is_binary(blobs[t[1]]):
@@ -340,7 +344,8 @@ def _delete(root: Path, p: str):
 def _full(place: Place, p: str) -> str: return place.prefix + p
 
 def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, pristine_old: str | None,
-          pristine_new: str, commit: bool = True, notes: list[str] = (), head: str | None = None) -> str:
+          pristine_new: str, commit: bool = True, notes: list[str] = (), head: str | None = None,
+          base: str | None = None) -> str:
     """Apply `pl`; return 'applied' or 'pending'. Rolls back on any exception.
     The working tree was clean, so the index entries of the touched paths are those of `ours_tree` (`pl.ours`)."""
     root, touched = place.root, pl.touched
@@ -353,7 +358,7 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
     rec = {"phase": "applying", "action": action, "touched": touched, "existed": existed,
            "index": [f"{pl.ours[p][0]} {pl.ours[p][1]} 0\t{_full(place, p)}" for p in touched if p in pl.ours]
                     if place.has_repo else [],
-           "pristine_old": pristine_old, "pristine_new": pristine_new, "backup": ours_tree, "head": head,
+           "pristine_old": pristine_old, "pristine_new": pristine_new, "base": base or pristine_old, "backup": ours_tree, "head": head,
            "conflicts": [asdict(c) for c in pl.conflicts], "unmerged": sorted(pl.unmerged), "notes": list(notes),
            "blocked": pl.blocked, "crlf": crlf,
            "wrote": _planned(pl), "x": {p: bool(m & 0o111) for p, (m, _) in pl.writes.items()}}
@@ -386,7 +391,7 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
                 checkpoint("refs")
                 rec["phase"] = "pending"; write_record(place, rec)
                 return "pending"
-            if place.has_repo and commit and touched: commit_project(place, f"aegis: {action}", touched); done.append("commit")
+            if place.has_repo and commit and touched: commit_project(place, commit_message(rec), touched); done.append("commit")
             checkpoint("commit")
             finish(place, rec)
             return "applied"
@@ -415,6 +420,13 @@ def _planned(pl: Plan) -> dict[str, str | None]:
         else: out[p] = pl.ours[p][1] if p in pl.ours else None    # a conflict that leaves the file as it is
     return out
 
+TRAILER = "Aegis-Render"
+
+def commit_message(rec: dict) -> str:
+    """aegis' commit: its subject says the change; its trailer names the render the change brought and the one it
+    merged from, so that the base is found again after a rebase or a cherry-pick moved the commit to other files."""
+    return f"aegis: {rec['action']}\n\n{TRAILER}: {rec['pristine_new']} {rec.get('base') or rec['pristine_old'] or ''}".strip()
+
 def commit_project(place: Place, message: str, paths: list[str], staged: bool = False):
     """Commit `paths` (the change's own files, as they are in the working tree; as they are in the index with
     `staged`) and nothing else: the user's other edits stay uncommitted, as `git merge --continue` leaves them
@@ -436,9 +448,7 @@ def commit_project(place: Place, message: str, paths: list[str], staged: bool = 
         return                                             # e.g. the user already committed the resolution
     if p.returncode and (b"identity" in p.stderr or b"tell me who you are" in p.stderr or b"email" in p.stderr):
         p = place.git("-c", "user.name=aegis", "-c", "user.email=aegis@localhost", *args, input=listed, check=False)
-    if p.returncode:
-        lines = (p.stderr or p.stdout).decode(errors="replace").strip().splitlines()
-        raise AegisError(f"git commit failed: {lines[-1] if lines else 'exit ' + str(p.returncode)}")
+    if p.returncode: raise AegisError(f"git commit failed: {git_said(p)}")
 
 def _commit_staged(place: Place, message: str, paths: list[str], head: str, head_tree: str):
     """Commit what the index holds for `paths`, built on HEAD in a scratch index: an edit the user made while

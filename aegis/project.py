@@ -9,9 +9,10 @@ from __future__ import annotations
 import os, shutil, socket, subprocess, tempfile, zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from .specs import AegisError, parse_selection, registry, selection_labels
+from .specs import AegisError, parse_selection, pulled_in, registry, selection_labels
+from .gitstore import git_said
 from .names import project_name
-from .render import ANSWERS_FILE, SUPPORTED_PYTHONS, Tree, context, env_text, env_values, render
+from .render import ANSWERS_FILE, SUPPORTED_PYTHONS, File, Tree, context, env_text, env_values, render
 
 # %% auto #0
 __all__ = ['project_root', 'write_tree', 'write_env', 'project_answers', 'missing_env', 'fill_env', 'pick_web_port', 'git',
@@ -109,7 +110,7 @@ def git(root: Path, *args: str, check: bool = True, input: bytes | None = None) 
     if not _has_identity(): env.update({k: v for k, v in _GIT_ID.items() if k not in env})
     r = subprocess.run(["git", *args], cwd=root, capture_output=True, env=env, input=input)
     if check and r.returncode:
-        raise AegisError(f"git {args[0]} failed in {root}: {r.stderr.decode(errors='replace').strip().splitlines()[-1:]}")
+        raise AegisError(f"git {args[0]} failed: {git_said(r)}")
     return r
 
 _identity: bool | None = None
@@ -127,7 +128,7 @@ def enclosing_repo(path: Path) -> Path | None:
 
 def git_init(root: Path, message: str) -> None:
     git(root, "init", "-q", "-b", "main")
-    git(root, "add", "-A")
+    git(root, "add", "-A", "-f")                          # all of it, whatever a global ignore file says...
     git(root, "rm", "-q", "--cached", "--ignore-unmatch", ".env")   # secrets never reach history, whatever .gitignore says
     git(root, "commit", "-q", "--no-verify", "-m", message)
 
@@ -207,6 +208,9 @@ def init(name: str, components: str | list[str] | None = "", output_dir: str | P
     if replacing: notes.append(f"replaced the existing folder {target}")
     answers = {"name": n.display, "python_version": python_version, "components": sel}
     tree = render(answers)
+    if pulled := pulled_in(components, sel):          # recorded as `aegis add` records them: removed with what needs them
+        from aegis.evolve import answers_file
+        tree[ANSWERS_FILE] = File(answers_file(answers, pulled))
 
     created = [d for d in (out, *out.parents) if not d.exists()]
     try:

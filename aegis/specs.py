@@ -12,7 +12,8 @@ from typing import Any, Callable
 
 # %% auto #0
 __all__ = ['COMPONENT_MODULES', 'AegisError', 'EnvVar', 'Setting', 'HealthCheck', 'MakeTarget', 'Contribution', 'Component',
-           'registry', 'core_names', 'split_items', 'lookup', 'resolve', 'parse_selection', 'selection_labels']
+           'registry', 'core_names', 'split_items', 'lookup', 'resolve', 'parse_selection', 'pulled_in',
+           'selection_labels']
 
 # %% ../nbs/00_specs.ipynb #da97987f
 class AegisError(Exception):
@@ -216,6 +217,11 @@ def parse_selection(text, base: dict[str, str | None] | None = None, available_o
             raise AegisError(f"{comp.name} is declared but not available yet in aegis {_version()}: leave it out for now")
         seen[comp.name] = requested[comp.name] = option
     return resolve(requested, soft)
+
+def pulled_in(text, sel: dict[str, str | None]) -> list[str]:
+    "The components of `sel` that `text` does not name and every project has not: there because a named one requires them."
+    asked = {lookup(name).name for name, _ in split_items(text)}
+    return [c for c in sel if c not in asked and not registry()[c].core]
 
 def _version() -> str:
     from aegis import __version__

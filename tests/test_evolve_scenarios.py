@@ -609,6 +609,47 @@ def test_a_git_failure_names_gits_own_error(tmp_path):
     assert add("cache", proj).status == "applied" and status(proj) == b""
 
 
+def test_a_commit_git_cannot_sign_is_one_line_with_the_fix_and_changes_nothing(tmp_path):
+    proj = make_project(tmp_path, "database")
+    git(proj, "config", "commit.gpgsign", "true"); git(proj, "config", "gpg.program", "false")   # no usable key
+    before = state(proj)
+    res = cli("add", "cache", "-p", proj)
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert "gpg failed to sign" in res.stderr and "commit.gpgsign false" in res.stderr, res.stderr
+    assert state(proj) == before
+
+
+def test_an_answers_file_saved_with_a_bom_says_so(tmp_path):
+    proj = make_project(tmp_path)
+    (proj / ANSWERS_FILE).write_bytes(b"\xef\xbb\xbf" + (proj / ANSWERS_FILE).read_bytes()); commit(proj, "notepad")
+    res = cli("add", "cache", "-p", proj)
+    assert res.returncode == 2 and "byte order mark" in res.stderr and "Invalid statement" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("then", ["applied", "aborted", "continued"])
+def test_a_file_kept_out_of_git_on_purpose_is_never_committed_nor_removed(tmp_path, then):
+    proj = make_project(tmp_path, "database")
+    compose = proj / "docker-compose.yml"
+    compose.write_bytes(compose.read_bytes() + b"# my local tweak\n")
+    git(proj, "rm", "-q", "--cached", "docker-compose.yml")
+    with open(proj / ".gitignore", "a") as f: f.write("docker-compose.yml\n")
+    if then != "applied":                                               # a conflict elsewhere keeps the change pending
+        mk = (proj / "Makefile").read_bytes()
+        (proj / "Makefile").write_bytes(mk.replace(b".PHONY: help", b".PHONY: mine help", 1))
+    commit(proj, "compose is local to me")
+    mine, before = compose.read_bytes(), state(proj)
+    r = add("cache", proj)
+    assert any("docker-compose.yml: you keep it out of git" in n for n in r.notes), str(r)
+    assert "docker-compose.yml" not in [c.path for c in r.conflicts]
+    if then == "aborted": assert abort(proj).status == "aborted" and state(proj) == before
+    if then == "continued":
+        mk = (proj / "Makefile").read_bytes().splitlines(True)
+        (proj / "Makefile").write_bytes(b"".join(l for l in mk if not l.startswith((b"<<<<<<< ", b"=======", b">>>>>>> "))))
+        assert continue_(proj).status == "continued"
+    assert compose.read_bytes() == mine                                 # abort deleted it, --continue committed it
+    assert git(proj, "ls-files", "docker-compose.yml").stdout == b"" and status(proj) == b""
+
+
 def _crlf_checkout(proj):
     "The project as a Windows user with core.autocrlf=true has it: git stores LF, the files on disk are CRLF."
     git(proj, "config", "core.autocrlf", "true")
@@ -996,11 +1037,101 @@ def test_branches_merged_keeping_both_sides_are_not_added_twice(tmp_path):
         text = (proj / f).read_bytes().splitlines(True)
         (proj / f).write_bytes(b"".join(l for l in text if not l.startswith((b"<<<<<<< ", b"=======", b">>>>>>> "))))
     _set_components(proj, '["cache", "database"]'); commit(proj, "merged, both sides kept")
-    before = files(proj)
-    r = update(proj)
-    assert r.status == "nothing to do", str(r)
-    assert files(proj) == before
+    import yaml
+    with pytest.raises(yaml.YAMLError): yaml.safe_load((proj / "docker-compose.yml").read_text())   # both sides' lines
+    (proj / "shop/notes.py").write_text("# mine\n"); text = (proj / "shop/settings.py").read_text()
+    (proj / "shop/settings.py").write_text(text.replace("class Settings", "# my comment\nclass Settings", 1))
+    commit(proj, "my edits")
+    r = update(proj)                                 # the joined lines put in the order aegis writes them
+    assert r.status == "applied" and not r.conflicts, str(r)
+    assert (proj / "shop/health/registry.py").read_text().count('Check("database"') == 1   # nothing added twice
+    assert _same_as_init(tmp_path, proj, "cache,database") == {"shop/notes.py", "shop/settings.py"}
+    assert "# my comment\nclass Settings" in (proj / "shop/settings.py").read_text()       # the user's edits stay
+    assert update(proj).status == "nothing to do"
+
+
+def _keep_both_sides(proj):
+    "Resolve every conflicted file as 'accept both' does: the markers go, both sides' lines stay."
+    for f in git(proj, "diff", "--name-only", "--diff-filter=U").stdout.decode().split():
+        text = (proj / f).read_bytes().splitlines(True)
+        (proj / f).write_bytes(b"".join(l for l in text if not l.startswith((b"<<<<<<< ", b"=======", b">>>>>>> "))))
+
+
+def _same_as_init(tmp_path, proj, selection):
+    ref = make_project(tmp_path / f"ref-{selection}", selection)
+    mine, want = files(proj), files(ref)
+    return {p for p in set(mine) | set(want) if mine.get(p) != want.get(p)} - {".env", ANSWERS_FILE}
+
+
+def _two_branches(proj):
+    "main adds cache, feat adds database, both from the same start."
+    main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    git(proj, "checkout", "-q", "-b", "feat"); assert add("database", proj).status == "applied"
+    git(proj, "checkout", "-q", main); assert add("cache", proj).status == "applied"
+    return main
+
+
+def test_after_a_merge_kept_both_remove_takes_the_component_out_everywhere(tmp_path):
+    proj = make_project(tmp_path); _two_branches(proj)
+    git(proj, "merge", "-q", "feat", "-m", "merge feat", check=False); _keep_both_sides(proj)
+    _set_components(proj, '["cache", "database"]'); commit(proj, "merged, both sides kept")
+    r = remove("cache", proj)                        # it left the cache's settings and dependency behind
+    assert r.status == "applied" and not r.conflicts, str(r)
+    assert _same_as_init(tmp_path, proj, "database") == set()
+
+
+@pytest.mark.parametrize("how", ["rebase", "cherry-pick"])
+def test_an_aegis_commit_moved_by_a_rebase_is_not_applied_twice(tmp_path, how):
+    proj = make_project(tmp_path); main = _two_branches(proj)
+    if how == "rebase": git(proj, "checkout", "-q", "feat"); git(proj, "rebase", main, check=False)
+    else: git(proj, "cherry-pick", "feat", check=False)
+    _keep_both_sides(proj); _set_components(proj, '["cache", "database"]'); git(proj, "add", "-A")
+    if how == "rebase": git(proj, "-c", "core.editor=true", "rebase", "--continue")
+    else: git(proj, "-c", "core.editor=true", "cherry-pick", "--continue")
+    assert git(proj, "log", "-1", "--format=%s").stdout.strip() == b"aegis: add database[sqlite]"
+    r = update(proj)                                 # it added the database's lines a second time
+    assert r.status == "applied" and not r.conflicts, str(r)
     assert (proj / "shop/health/registry.py").read_text().count('Check("database"') == 1
+    assert _same_as_init(tmp_path, proj, "cache,database") == set()
+    assert remove("cache", proj).status == "applied" and _same_as_init(tmp_path, proj, "database") == set()
+
+def _phony_edit(proj):
+    mk = (proj / "Makefile").read_bytes()
+    (proj / "Makefile").write_bytes(mk.replace(b".PHONY: help", b".PHONY: mine help", 1)); commit(proj, "mine")
+
+
+def _unmark(path):
+    text = path.read_bytes().splitlines(True)
+    path.write_bytes(b"".join(l for l in text if not l.startswith((b"<<<<<<< ", b"=======", b">>>>>>> "))))
+
+
+def test_changes_in_two_worktrees_stay_apart(tmp_path):
+    proj = make_project(tmp_path); _phony_edit(proj)
+    wt = tmp_path / "wt"
+    git(proj, "worktree", "add", "-q", str(wt), "-b", "feat")
+    assert add("cache", proj).status == "pending"                       # the Makefile conflicts here...
+    assert add("database", wt).status == "pending"                      # ...and there: both pending at once
+    assert abort(wt).status == "aborted" and status(wt) == b""          # it wiped out the other's pending change
+    assert add("scheduler", wt).status == "pending"; _unmark(wt / "Makefile")
+    assert continue_(wt).status == "continued"
+    _unmark(proj / "Makefile")
+    assert continue_(proj).status == "continued" and status(proj) == b""   # it failed: cannot lock the shared ref
+    assert update(proj).status == "nothing to do" and update(wt).status == "nothing to do"
+    assert remove("cache", proj).status == "applied" and remove("scheduler", wt).status == "applied"
+
+
+def test_a_branch_changed_in_another_worktree_merges_without_twice(tmp_path):
+    proj = make_project(tmp_path)
+    wt = tmp_path / "wt"
+    git(proj, "worktree", "add", "-q", str(wt), "-b", "feat")
+    assert add("database", wt).status == "applied"                      # rendered there: a render main never saw
+    assert add("cache", proj).status == "applied"
+    git(proj, "merge", "-q", "feat", "-m", "merge feat", check=False); _keep_both_sides(proj)
+    _set_components(proj, '["cache", "database"]'); commit(proj, "merged")
+    r = update(proj)
+    assert r.status == "applied" and not r.conflicts, str(r)
+    assert _same_as_init(tmp_path, proj, "cache,database") == set()
+    assert remove("database", proj).status == "applied" and _same_as_init(tmp_path, proj, "cache") == set()
 
 
 @pytest.mark.parametrize("how", ["git rm", "git add"])

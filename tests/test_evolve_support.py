@@ -3,10 +3,10 @@ controllable "template side", and snapshots of everything a change could touch."
 import os, subprocess, sys
 from pathlib import Path
 
-from aegis.render import File, render
-from aegis.specs import parse_selection
+from aegis.render import ANSWERS_FILE, File, render
+from aegis.specs import parse_selection, pulled_in
 from aegis.project import write_tree, write_env
-from aegis.evolve import record_init
+from aegis.evolve import answers_file, record_init
 from aegis.gitstore import locate
 
 IDENT = ["-c", "user.name=tester", "-c", "user.email=tester@example.com"]
@@ -23,6 +23,8 @@ def make_project(parent, sel: str = "", name: str = "shop", git: bool = True, re
     root.mkdir(parents=True)
     answers = answers_for(sel, name)
     tree = (renderer or render)(answers)
+    if pulled := pulled_in(sel, answers["components"]):                # as init records them
+        tree[ANSWERS_FILE] = File(answers_file(answers, pulled))
     write_tree(root, tree)
     write_env(root, answers, 8000)
     if git: git_init(root)

@@ -119,3 +119,35 @@ def test_a_component_named_without_option_follows_what_requires_it(sel):
     assert chosen["database"] == "postgres" and any("chose database[postgres]" in n for n in notes)
     with pytest.raises(Exception, match="same engine"):
         parse_selection("database[sqlite],scheduler[postgres]")
+
+
+def _global_git_config(tmp_path, text: str) -> dict:
+    cfg = tmp_path / "gitconfig"
+    cfg.write_text("[user]\n\tname = t\n\temail = t@t\n" + text)
+    return {"GIT_CONFIG_GLOBAL": str(cfg)}
+
+
+def test_a_first_commit_git_cannot_sign_is_one_line_with_the_fix(tmp_path):
+    env = _global_git_config(tmp_path, "[commit]\n\tgpgsign = true\n[gpg]\n\tprogram = false\n")
+    r = run_aegis("init", "shop", "-o", tmp_path / "out", "--no-interactive", "--no-lock", env=env)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "gpg failed to sign" in r.stderr and "commit.gpgsign" in r.stderr, r.stderr
+    assert "['" not in r.stderr and ".aegis-new" not in r.stderr, r.stderr    # a Python list, a temporary folder
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_global_ignore_of_generated_paths_still_commits_the_whole_project(tmp_path):
+    (tmp_path / "ignore").write_text("Makefile\n*.toml\ntests/\n")
+    env = _global_git_config(tmp_path, f"[core]\n\texcludesFile = {tmp_path / 'ignore'}\n")
+    assert run_aegis("init", "shop", "-o", tmp_path, "--no-interactive", "--no-lock", env=env).returncode == 0
+    tracked = subprocess.run(["git", "ls-files"], cwd=tmp_path / "shop", capture_output=True, text=True).stdout.split()
+    assert {"Makefile", "pyproject.toml", ".aegis.toml"} <= set(tracked) and any(t.startswith("tests/") for t in tracked)
+    assert ".env" not in tracked
+
+
+def test_a_component_pulled_in_at_init_is_recorded_as_add_records_it(tmp_path):
+    assert run_aegis("init", "shop", "-c", "worker", "-o", tmp_path, "--no-interactive", "--no-lock").returncode == 0
+    ans = tomllib.loads((tmp_path / "shop/.aegis.toml").read_text())
+    assert ans["components"] == ["cache", "worker[arq]"] and ans["pulled_in"] == ["cache"]
+    r = run_aegis("remove", "worker", "-p", tmp_path / "shop")                 # the cache goes with what needed it
+    assert r.returncode == 0 and tomllib.loads((tmp_path / "shop/.aegis.toml").read_text())["components"] == []
