@@ -309,17 +309,15 @@ def _render_for(place: Place, last: str, answers: dict, pulled: list[str]) -> tu
         same = lambda a: a is not None and a[1] == want[1] and all(
             a[0][k] == want[0][k] for k in want[0] if exact or k != "aegis_version")
         return next((c for c, a in zip(commits, renders) if same(a)), None)
-    # 1. a render recorded for these very answers (git moved the project: a reset, a revert, another branch);
-    #    else one that differs only by the version (aegis_version edited by hand: the recorded render is the truth)
-    if c := find((answers, pulled)) or find((answers, pulled), exact=False):
-        return c, ("" if c == last else f"{ANSWERS_FILE} is as an earlier change left it (a git reset or another "
-                   "branch): that change's recorded render is the base")
-    # 2. answers this worktree recorded no render for (edited by hand, joined by a git merge or rebase, or changed
-    #    in another worktree): the files are what the project's history made them from: going back from HEAD, at
-    #    a commit of aegis the render its trailer names (the one it brought); else the render of the first answers
-    #    that have one; at a git merge, the two sides' renders merged as git merged the files; at a commit of aegis
-    #    that a rebase or a cherry-pick moved (the answers there are not its render's), the renders it went from
-    #    and to, joined with the files it was moved onto. The change brings the difference.
+    earlier = lambda c: "" if c == last else (f"{ANSWERS_FILE} is as an earlier change left it (a git reset or another "
+                                              "branch): that change's recorded render is the base")
+    # 1. the files are what the project's history made them from (git moved the project: a reset, another branch,
+    #    a merge, a rebase; or the answers were edited by hand): going back from HEAD, at a commit of aegis the
+    #    render its trailer names (the one it brought); at a git merge, the two sides' renders merged as git merged
+    #    the files (even when the answers are one side's: an "accept both" may have left lines twice); at a commit
+    #    of aegis that a rebase or a cherry-pick moved (the answers there are not its render's), the renders it went
+    #    from and to, joined with the files it was moved onto; else the render of the first answers that have one.
+    #    The change brings the difference.
     if place.has_repo:
         graph, moved = {}, {}
         out = place.git("log", "--max-count=2000", f"--format=%H %P%x09%(trailers:key={TRAILER},valueonly,separator=%x20)",
@@ -338,9 +336,9 @@ def _render_for(place: Place, last: str, answers: dict, pulled: list[str]) -> tu
                 a, ps = at.get(c), graph.get(c, [])
                 if c in moved and a is not None and a == told.get(moved[c][0]): r = moved[c][0]; break
                 if c in moved and len(ps) == 1 and depth < 20: r = replayed(c, *moved[c], depth + 1); break
+                if len(ps) > 1 and depth < 20: r = joined(c, ps[0], ps[1], depth + 1); break
                 if a and (r := find(a)): break
                 if len(ps) == 1: walked.append(c); c = ps[0]; continue
-                if len(ps) > 1 and depth < 20: r = joined(c, ps[0], ps[1], depth + 1)
                 break
             r = memo.get(c, r)
             for w in walked + [c]: memo[w] = r
@@ -359,9 +357,14 @@ def _render_for(place: Place, last: str, answers: dict, pulled: list[str]) -> tu
             if r1 is None or frm is None or r1 == frm: return to
             return _join_renders(place, frm, r1, to, c)
         if (r := made_from(rev(place, "HEAD")[0])) is not None:
+            if isinstance(r, str) and _answers_in(place, [f"{r}:{ANSWERS_FILE}"])[0] == (answers, pulled):
+                return r, earlier(r)
             how = "renders joined as git joined the files" if isinstance(r, dict) else f"the render {r[:12]}"
             return r, (f"{ANSWERS_FILE} was changed outside aegis (by hand, a git merge or a rebase): the base is what the history "
                        f"made the files from ({how}), so the change also brings what the new answers add")
+    # 2. a render recorded for these very answers (no repository, or no history that says more); else one that
+    #    differs only by the version (aegis_version edited by hand: the recorded render is the truth)
+    if c := find((answers, pulled)) or find((answers, pulled), exact=False): return c, earlier(c)
     return last, f"no recorded render matches the answers in {ANSWERS_FILE}: the last one is the base"
 
 def _files_of(place: Place, r: str | dict) -> dict[str, tuple[int, bytes]]:

@@ -67,6 +67,33 @@ def bench_pending(proj, runs):
     show(f"add {CHANGE} that conflicts (pending)", a); show("abort, keeping an edit made meanwhile", b)
 
 
+def bench_after_merge(work, runs, history=300):
+    """The base found from history: two branches each added a component, the user merged them keeping both
+    sides and listed both by hand, over `history` commits of their own. `update --dry-run` (nothing written,
+    so it repeats) walks the history, joins the two renders and plans the update."""
+    from aegis.evolve import add, update
+    from test_evolve_support import commit, git, make_project
+    proj = make_project(work, "database[postgres],scheduler[postgres]")
+    for i in range(history):
+        (proj / "notes.txt").write_text(f"note {i}\n"); commit(proj, f"note {i}")
+    git(proj, "checkout", "-q", "-b", "feat"); assert add("worker[dramatiq]", proj).status == "applied"
+    git(proj, "checkout", "-q", "main"); assert add("cache", proj).status == "applied"
+    git(proj, "merge", "-q", "feat", "-m", "merge feat", check=False)
+    for f in git(proj, "diff", "--name-only", "--diff-filter=U").stdout.decode().split():
+        lines = (proj / f).read_bytes().splitlines(True)
+        (proj / f).write_bytes(b"".join(l for l in lines if not l.startswith((b"<<<<<<< ", b"=======", b">>>>>>> "))))
+    text = (proj / ".aegis.toml").read_text()
+    comps = 'components = ["database[postgres]", "cache", "worker[dramatiq]", "scheduler[postgres]"]'
+    lines = [l for l in text.splitlines() if not l.startswith(("<<<<<<<", "=======", ">>>>>>>", "components"))]
+    (proj / ".aegis.toml").write_text("\n".join(lines + [comps]) + "\n")
+    commit(proj, "merged, both sides kept")
+    u = []
+    for _ in range(runs):
+        ms, res = timed(lambda: update(proj, dry_run=True)); u.append(ms)
+        assert res.status == "dry run" and not res.conflicts and any("joined" in n for n in res.notes), res
+    show(f"update --dry-run after a merge ({history} commits)", u)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
@@ -80,6 +107,7 @@ def main():
     print(f"rendered tree: {sum(1 for _ in proj.rglob('*') if '.git' not in _.parts)} files")
     bench(proj, args.runs, label=" (in-process)")
     bench_pending(make_project(work / "pending", FULL), args.runs)
+    bench_after_merge(work / "merged", args.runs)
 
     body = b"".join(b"def f%d(x):\n    return x + %d\n\n" % (i, i) for i in range(70))
     side = Side({f"pkg/mod{i:03d}/code.py": body for i in range(args.extra)})

@@ -1105,6 +1105,18 @@ def _unmark(path):
     path.write_bytes(b"".join(l for l in text if not l.startswith((b"<<<<<<< ", b"=======", b">>>>>>> "))))
 
 
+def test_a_merge_whose_answers_are_one_sides_is_still_joined(tmp_path):
+    proj = make_project(tmp_path)
+    main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    git(proj, "checkout", "-q", "-b", "feat"); assert add("worker", proj).status == "applied"   # pulls in the cache
+    git(proj, "checkout", "-q", main); assert add("cache", proj).status == "applied"
+    git(proj, "merge", "-q", "feat", "-m", "merge feat", check=False); _keep_both_sides(proj)
+    git(proj, "checkout", "--theirs", ANSWERS_FILE); commit(proj, "merged")  # the answers: feat's, as recorded there
+    r = update(proj)                                  # it said 'nothing to do' and left lines twice (.PHONY, README)
+    assert r.status == "applied" and not r.conflicts, str(r)
+    assert _same_as_init(tmp_path, proj, "worker") == set()
+
+
 def test_changes_in_two_worktrees_stay_apart(tmp_path):
     proj = make_project(tmp_path); _phony_edit(proj)
     wt = tmp_path / "wt"
