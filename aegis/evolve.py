@@ -6,7 +6,7 @@ Docs: https://aegis-nbstack.github.io/aegis/evolve.html.md"""
 
 # %% ../nbs/04_evolve.ipynb #6ca6bf94
 from __future__ import annotations
-import difflib, html, json, os
+import difflib, html, json, os, re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
@@ -301,71 +301,112 @@ def _recover(place: Place) -> list[str]:
                          "writable, then run the command again") from None
 
 def _render_for(place: Place, last: str, answers: dict, pulled: list[str]) -> tuple[str | dict, str]:
-    """The render to merge from when the answers file is not the one last rendered (a recorded render's commit,
-    or the files of two joined by a git merge or a rebase), and a note saying why when it is not `last`."""
-    commits = place.git("rev-list", "--max-count=1000", last).stdout.decode().split()
-    renders = _answers_in(place, [f"{c}:{ANSWERS_FILE}" for c in commits])
+    """The render the project's files were made from (a recorded render's commit, or the files of renders joined by
+    a git merge, rebase or squash), and a note saying why when it is not `last`, the render this worktree recorded last."""
+    recorded: list = []                                   # this worktree's renders, read when first asked for
     def find(want, exact=True) -> str | None:
+        if not recorded:
+            commits = place.git("rev-list", "--max-count=1000", last).stdout.decode().split()
+            recorded.extend(zip(commits, _answers_in(place, [f"{c}:{ANSWERS_FILE}" for c in commits])))
         same = lambda a: a is not None and a[1] == want[1] and all(
             a[0][k] == want[0][k] for k in want[0] if exact or k != "aegis_version")
-        return next((c for c, a in zip(commits, renders) if same(a)), None)
+        return next((c for c, a in recorded if same(a)), None)
     earlier = lambda c: "" if c == last else (f"{ANSWERS_FILE} is as an earlier change left it (a git reset or another "
                                               "branch): that change's recorded render is the base")
-    # 1. the files are what the project's history made them from (git moved the project: a reset, another branch,
-    #    a merge, a rebase; or the answers were edited by hand): going back from HEAD, at a commit of aegis the
-    #    render its trailer names (the one it brought); at a git merge, the two sides' renders merged as git merged
-    #    the files (even when the answers are one side's: an "accept both" may have left lines twice); at a commit
-    #    of aegis that a rebase or a cherry-pick moved (the answers there are not its render's), the renders it went
-    #    from and to, joined with the files it was moved onto; else the render of the first answers that have one.
-    #    The change brings the difference.
-    if place.has_repo:
-        graph, moved = {}, {}
-        out = place.git("log", "--max-count=2000", f"--format=%H %P%x09%(trailers:key={TRAILER},valueonly,separator=%x20)",
-                        "HEAD").stdout.decode().splitlines()
-        for line in out:
-            ids, _, trailer = line.partition("\t")
-            c, *ps = ids.split(); graph[c] = ps
-            if len(t := trailer.split()) == 2: moved[c] = t
-        at = dict(zip(graph, _answers_in(place, [f"{c}:{place.prefix}{ANSWERS_FILE}" for c in graph])))
-        tos = sorted({to for to, _ in moved.values()})
-        told = dict(zip(tos, _answers_in(place, [f"{t}:{ANSWERS_FILE}" for t in tos])))
-        memo: dict = {}
-        def made_from(c, depth=0):
-            walked, r = [], None
-            while c not in memo:
-                a, ps = at.get(c), graph.get(c, [])
-                if c in moved and a is not None and a == told.get(moved[c][0]): r = moved[c][0]; break
-                if c in moved and len(ps) == 1 and depth < 20: r = replayed(c, *moved[c], depth + 1); break
-                if len(ps) > 1 and depth < 20: r = joined(c, ps[0], ps[1], depth + 1); break
-                if a and (r := find(a)): break
-                if len(ps) == 1: walked.append(c); c = ps[0]; continue
-                break
-            r = memo.get(c, r)
-            for w in walked + [c]: memo[w] = r
-            return r
-        def joined(c, p1, p2, depth):
-            r1, r2 = made_from(p1, depth), made_from(p2, depth)
-            if r1 is None or r2 is None or r1 == r2: return r1 or r2
-            mb = place.git("merge-base", p1, p2, check=False).stdout.decode().strip()
-            r0 = made_from(mb, depth) if mb else None
-            return _join_renders(place, r0, r1, r2, c) if r0 is not None else r1
-        def replayed(c, to, frm, depth):
-            r1 = made_from(graph[c][0], depth)
-            to, frm, before = rev(place, f"{to}^{{commit}}", f"{frm}^{{commit}}", f"{to}^")
-            if to is None: return r1                      # the trailer names a render this repository lacks
-            frm = frm or before                           # a joined base is kept by no ref: the render before
-            if r1 is None or frm is None or r1 == frm: return to
-            return _join_renders(place, frm, r1, to, c)
-        if (r := made_from(rev(place, "HEAD")[0])) is not None:
+    # 1. what the project's history made the files from (see _History); 2. without a repository or a history that
+    #    says, a render recorded for these very answers, else one that differs only by the version (aegis_version
+    #    edited by hand: the recorded render is the truth)
+    if place.has_repo and (head := rev(place, "HEAD")[0]):
+        walk = _History(place, find, _answers_in(place, [f"{last}:{ANSWERS_FILE}"])[0], last)
+        if (r := walk.made_from(head)) is not None:
+            notes = walk.notes
             if isinstance(r, str) and _answers_in(place, [f"{r}:{ANSWERS_FILE}"])[0] == (answers, pulled):
-                return r, earlier(r)
+                return r, "; ".join(notes + [earlier(r)] if earlier(r) else notes)
             how = "renders joined as git joined the files" if isinstance(r, dict) else f"the render {r[:12]}"
-            return r, (f"{ANSWERS_FILE} was changed outside aegis (by hand, a git merge or a rebase): the base is what the history "
-                       f"made the files from ({how}), so the change also brings what the new answers add")
-    # 2. a render recorded for these very answers (no repository, or no history that says more); else one that
-    #    differs only by the version (aegis_version edited by hand: the recorded render is the truth)
+            return r, "; ".join(notes + [f"{ANSWERS_FILE} was changed outside aegis (by hand, a git merge, rebase or "
+                                         f"revert): the base is what the history made the files from ({how}), so the "
+                                         "change also brings what the new answers say"])
     if c := find((answers, pulled)) or find((answers, pulled), exact=False): return c, earlier(c)
     return last, f"no recorded render matches the answers in {ANSWERS_FILE}: the last one is the base"
+
+_RENDERED = re.compile(rb"^[ \t]*" + TRAILER.encode() + rb": ([0-9a-f]{40}) ([0-9a-f]{40})[ \t]*$", re.M)
+
+class _History:
+    """Going back from a commit, the render its files were made from:
+    - a commit of aegis: the render its trailer names, when the answers there are that render's; when they are
+      not, a rebase or a cherry-pick moved it (or a squash merge took it in, trailers indented in its message):
+      the renders it went from and to, joined with the render of the files it landed on, as at a merge;
+    - a merge: the two sides' renders, joined as git joined the files, the user's resolutions deciding the rest;
+    - the commit the project appears in (or one of an aegis too old to sign its commits): the render recorded for
+      its answers;
+    - any other commit (the user's: code, a hand edit of the answers, a revert): its parent's; but when it sets
+      the answers to those aegis rendered last, it is aegis' change committed by the user.
+    History is read in pages (50 commits, then 2000 at a time) as far back as a question needs."""
+    def __init__(self, place: Place, find, tip_answers, tip: str):
+        self.place, self.find, self.tip_answers, self.tip = place, find, tip_answers, tip
+        self.graph, self.rendered, self.subject, self.at, self.memo, self.notes = {}, {}, {}, {}, {}, []
+        self.told: dict = {}
+
+    def _load(self, c: str):
+        if c in self.graph or len(self.graph) >= 50_000: return
+        n = 50 if not self.graph else 2000                # most questions end at the last commit of aegis
+        out = self.place.git("log", f"--max-count={n}", "--format=%x1e%H %P%x1f%B", c, check=False).stdout
+        new = []
+        for rec in out.split(b"\x1e")[1:]:
+            ids, _, body = rec.partition(b"\x1f")
+            h, *ps = ids.decode().split()
+            if h in self.graph: continue
+            self.graph[h], self.subject[h] = ps, body.split(b"\n", 1)[0]
+            if found := _RENDERED.findall(body): self.rendered[h] = [(t.decode(), f.decode()) for t, f in reversed(found)]
+            new.append(h)
+        prefix = self.place.prefix
+        self.at.update(zip(new, _answers_in(self.place, [f"{h}:{prefix}{ANSWERS_FILE}" for h in new])))
+        tos = sorted({t for h in new for t, _ in self.rendered.get(h, ()) if t not in self.told})
+        self.told.update(zip(tos, _answers_in(self.place, [f"{t}:{ANSWERS_FILE}" for t in tos])))
+        if len(self.graph) >= 50_000: self.notes.append("history read back 50000 commits only")
+
+    def made_from(self, c: str, depth: int = 0):
+        walked, r = [], None
+        while c not in self.memo:
+            self._load(c)
+            if c not in self.graph: break
+            a, ps = self.at.get(c), self.graph[c]
+            if c in self.rendered:
+                steps = self.rendered[c]
+                if len(steps) == 1 and a is not None and a == self.told.get(steps[0][0]): r = steps[0][0]; break
+                if len(ps) == 1 and depth < 50: r = self._replayed(c, steps, depth + 1); break
+            if len(ps) > 1 and depth < 50: r = self._joined(c, ps[0], ps[1], depth + 1); break
+            self._load(ps[0]) if ps else None
+            if not ps or self.at.get(ps[0]) is None or self.subject[c].startswith((b"aegis: ", b"Generate ")):
+                if a and (r := self.find(a)): break       # where the project appears, or an unsigned commit of aegis
+            elif a != self.at.get(ps[0]) and a == self.tip_answers and self._not_only_answers(c):
+                r = self.tip; break                       # aegis' change (made with commit=False), committed
+            if len(ps) == 1: walked.append(c); c = ps[0]; continue
+            break
+        r = self.memo.get(c, r)
+        for w in walked + [c]: self.memo[w] = r
+        return r
+
+    def _not_only_answers(self, c) -> bool:
+        "The commit changed more than the answers file (a hand edit of the answers changes only that)."
+        out = self.place.git("diff-tree", "--no-commit-id", "--name-only", "-r", "-z", c, "--", ".").stdout
+        return any(p and p != (self.place.prefix + ANSWERS_FILE).encode() for p in out.split(b"\0"))
+
+    def _joined(self, c, p1, p2, depth):
+        r1, r2 = self.made_from(p1, depth), self.made_from(p2, depth)
+        if r1 is None or r2 is None or r1 == r2: return r1 or r2
+        mb = self.place.git("merge-base", p1, p2, check=False).stdout.decode().strip()
+        r0 = self.made_from(mb, depth) if mb else None
+        return _join_renders(self.place, r0, r1, r2, c) if r0 is not None else r1
+
+    def _replayed(self, c, steps, depth):
+        r = self.made_from(self.graph[c][0], depth)
+        for to, frm in steps:                             # oldest first
+            to, frm, before = rev(self.place, f"{to}^{{commit}}", f"{frm}^{{commit}}", f"{to}^")
+            if to is None: continue                       # the trailer names a render this repository lacks
+            frm = frm or before                           # a joined base is kept by no ref: the render before
+            r = to if r is None or frm is None or r == frm else _join_renders(self.place, frm, r, to, c)
+        return r
 
 def _files_of(place: Place, r: str | dict) -> dict[str, tuple[int, bytes]]:
     if isinstance(r, dict): return r
@@ -374,8 +415,9 @@ def _files_of(place: Place, r: str | dict) -> dict[str, tuple[int, bytes]]:
     return {p: (0o755 if m == "100755" else 0o644, blobs[oid]) for p, (m, oid) in tree.items()}
 
 def _join_renders(place: Place, r0, r1, r2, at: str) -> dict[str, tuple[int, bytes]]:
-    """Two renders `r1`, `r2` merged over `r0` (their merge base's) as git merged the files, at the commit `at` (a
-    merge, or a commit a rebase moved). Where git could not, the user resolved the file: see `_resolution_base`."""
+    """Two renders `r1`, `r2` merged over `r0` (their merge base's) as git merges the files, at the commit `at` (a
+    merge, or a commit moved onto other files). Where they conflict, the user resolved the file at `at`: the base
+    there is the resolution git or aegis would make that is closest to it (`_closest`)."""
     f0, f1, f2 = (_files_of(place, r) for r in (r0, r1, r2))
     out, resolved = {}, {}
     for p in sorted(set(f0) | set(f1) | set(f2)):
@@ -385,28 +427,26 @@ def _join_renders(place: Place, r0, r1, r2, at: str) -> dict[str, tuple[int, byt
         else:
             merged, n = merge_file(v1[1], v0[1] if v0 else b"", v2[1], "other") if v1 and v2 else (b"", 1)
             v = (v1[0], merged) if not n else v1
-            if n and v1 and v2: resolved[p] = (v0, v1, v2)
+            if n: resolved[p] = (v0, v1, v2)
         if v is not None: out[p] = v
     ids = rev(place, *(f"{at}:{place.prefix}{p}" for p in resolved))
     blobs = cat_blobs(place, [i for i in ids if i])
-    for (p, sides), i in zip(resolved.items(), ids):
-        if i: out[p] = (sides[1][0], _resolution_base(blobs[i], *(s[1] if s else b"" for s in sides)))
+    for (p, (v0, v1, v2)), i in zip(resolved.items(), ids):
+        if i is None: continue                            # deleted in the resolution: the first side's, as it was
+        ways = [v1, v2]
+        if v1 and v2: ways[:0] = [(v1[0], merge_file(v1[1], v0[1] if v0 else b"", v2[1], "", how)[0])
+                                  for how in ("union", "ours", "theirs")]
+        v = _closest(blobs[i], [w for w in ways if w])
+        out[p] = v
     return out
 
-def _resolution_base(mine: bytes, v0: bytes, v1: bytes, v2: bytes) -> bytes:
-    """The base for a file the user resolved: what the two renders put in it, in the user's order. When it holds
-    what both sides added ("accept both"), its lines that came from the renders (the rest are the user's own, kept
-    as edits); when it holds only one side's, that side's render (the change brings the other side's lines back
-    where the answers still want them); else the first side's."""
-    from collections import Counter
-    lines = lambda b: Counter(b.splitlines(True))
-    c0, c1, c2, have = lines(v0), lines(v1), lines(v2), lines(mine)
-    has1, has2 = not (c1 - c0) - have, not (c2 - c0) - have
-    if not (has1 and has2): return v2 if has2 and not has1 else v1
-    budget, out = (c0 & c1 & c2) + (c1 - c0) + (c2 - c0), []
-    for l in mine.splitlines(True):
-        if budget[l] > 0: budget[l] -= 1; out.append(l)
-    return b"".join(out)
+def _closest(mine: bytes, ways: list[tuple[int, bytes]]) -> tuple[int, bytes]:
+    "Of the ways a conflict could be resolved, the one `mine` differs from by the fewest lines (the first on a tie)."
+    a = mine.splitlines(True)
+    def apart(w):
+        ops = difflib.SequenceMatcher(None, a, w[1].splitlines(True), autojunk=False).get_opcodes()
+        return sum(max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in ops if tag != "equal")
+    return min(ways, key=apart)
 
 def _answers_in(place: Place, names: list[str]) -> list[tuple[dict, list[str]] | None]:
     "The answers and pulled-in list of each answers file `names` (git object names); None where unreadable."
@@ -494,9 +534,9 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
     if place.has_repo: names += ["HEAD", "HEAD:" + place.prefix.rstrip("/")]
     old_commit, base_tree, recorded_answers, head, head_tree = (rev(place, *names) + [None, None])[:5]
     base_commit, base_files = old_commit, None
-    if old_commit and recorded_answers != blob_id(_answers_bytes(root)):
-        # the answers file is not the one last rendered: a comment added, git moved the project (a reset, a revert,
-        # another branch, a merge) or the file was edited by hand; see _render_for for the base it then takes
+    if old_commit and (place.has_repo or recorded_answers != blob_id(_answers_bytes(root))):
+        # git may have moved the project (a reset, a revert, another branch, a merge, a rebase) even where the answers
+        # file is the one last rendered, or it was edited by hand: _render_for finds the render the files came from
         base_commit, said = _render_for(place, old_commit, answers, pulled)
         if said: notes.append(said)
         if isinstance(base_commit, dict):                 # two renders joined: written as a commit further down

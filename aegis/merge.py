@@ -61,13 +61,14 @@ def is_crlf(data: bytes) -> bool:
 def to_crlf(data: bytes) -> bytes: return data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 # %% ../nbs/04b_merge.ipynb #f5de6cd4
-def merge_file(ours: bytes, base: bytes, theirs: bytes, theirs_label: str) -> tuple[bytes, int]:
-    "Three-way merge of one file's contents: `(merged bytes, conflicting hunks)`."
+def merge_file(ours: bytes, base: bytes, theirs: bytes, theirs_label: str, favor: str = "") -> tuple[bytes, int]:
+    "Three-way merge of one file's contents: `(merged bytes, conflicting hunks)`; `favor` ours, theirs or union settles them."
     with tempfile.TemporaryDirectory(prefix=f"aegis-merge-{os.getpid()}-") as d:
         names = []
         for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
             Path(d, name).write_bytes(data); names.append(name)
-        p = git("merge-file", "-p", "-L", OURS_LABEL, "-L", BASE_LABEL, "-L", theirs_label, *names, cwd=d, check=False)
+        how = [f"--{favor}"] if favor else []
+        p = git("merge-file", "-p", *how, "-L", OURS_LABEL, "-L", BASE_LABEL, "-L", theirs_label, *names, cwd=d, check=False)
     if p.returncode < 0 or p.returncode > 127: raise AegisError(f"git merge-file failed: {p.stderr.decode(errors='replace').strip()}")
     return p.stdout, p.returncode
 

@@ -1117,6 +1117,101 @@ def test_a_merge_whose_answers_are_one_sides_is_still_joined(tmp_path):
     assert _same_as_init(tmp_path, proj, "worker") == set()
 
 
+def _answers_components(proj) -> str:
+    import tomllib
+    return ",".join(tomllib.loads((proj / ANSWERS_FILE).read_text())["components"])
+
+
+@pytest.mark.parametrize("strategy", ["ours", "theirs"])
+def test_a_merge_settled_by_one_side_leaves_nothing_of_the_other(tmp_path, strategy):
+    proj = make_project(tmp_path, "cache")
+    main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    git(proj, "checkout", "-q", "-b", "feat"); assert add("database[postgres]", proj).status == "applied"
+    git(proj, "checkout", "-q", main); assert add("ingress", proj).status == "applied"
+    git(proj, "merge", "-q", "-X", strategy, "feat", "-m", "merge")   # the answers file: one side's, byte for byte
+    r = update(proj)                                  # it said 'nothing to do' (ours) or left ingress' lines (theirs)
+    assert r.status == "applied" and not r.conflicts, str(r)
+    assert _same_as_init(tmp_path, proj, _answers_components(proj)) == set()
+
+
+@pytest.mark.parametrize("how", ["by hand", "git revert"])
+def test_answers_set_back_to_an_earlier_selection_take_the_component_out(tmp_path, how):
+    proj = make_project(tmp_path, "cache")
+    assert add("ingress", proj).status == "applied"
+    if how == "by hand": _set_components(proj, '["cache"]'); commit(proj, "no ingress")
+    else: git(proj, "revert", "--no-edit", "HEAD")
+    r = update(proj)                                  # by hand: 'nothing to do', every ingress line left
+    assert r.status in ("applied", "nothing to do") and not r.conflicts, str(r)
+    assert _same_as_init(tmp_path, proj, "cache") == set()
+
+
+@pytest.mark.parametrize("edit", ["change", "delete"])
+def test_an_edit_in_a_file_resolved_at_a_merge_stays_the_users(tmp_path, edit):
+    proj = make_project(tmp_path, "cache"); main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    git(proj, "checkout", "-q", "-b", "feat"); assert add("database", proj).status == "applied"
+    git(proj, "checkout", "-q", main); assert add("observability", proj).status == "applied"
+    m = proj / "shop/main.py"; text = m.read_text()
+    assert "\napp = create_app()\n" in text and "\n    uvicorn shop.main:app\n" in text
+    m.write_text(text.replace("\napp = create_app()\n", "\napp = create_app()  # mine\n") if edit == "change"
+                 else text.replace("\n    uvicorn shop.main:app\n", "\n"))
+    commit(proj, "my edit")
+    git(proj, "merge", "-q", "feat", "-m", "merge", check=False); _keep_both_sides(proj)
+    _set_components(proj, '["database[sqlite]", "cache", "observability"]'); commit(proj, "merged")
+    r = update(proj)
+    assert r.status == "applied" and not r.conflicts, str(r)
+    text = m.read_text()                              # it added the line back under mine, or put the deleted one back
+    if edit == "change": assert text.count("app = create_app()") == 1 and "app = create_app()  # mine" in text
+    else: assert "uvicorn shop.main:app" not in text
+    assert _same_as_init(tmp_path, proj, "database,cache,observability") == {"shop/main.py"}
+
+
+def test_a_squash_merge_of_an_aegis_commit_is_not_applied_twice(tmp_path):
+    proj = make_project(tmp_path, "cache"); main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    git(proj, "checkout", "-q", "-b", "feat"); assert add("scheduler[memory]", proj).status == "applied"
+    git(proj, "checkout", "-q", main); assert add("observability", proj).status == "applied"
+    git(proj, "merge", "-q", "--squash", "feat", check=False); _keep_both_sides(proj)
+    _set_components(proj, '["cache", "observability", "scheduler[memory]"]'); git(proj, "add", "-A")
+    git(proj, "-c", "core.editor=true", "commit", "-q", "--no-edit")   # git's message quotes the trailer, indented
+    r = update(proj)                                  # the scheduler's lines came twice
+    assert r.status == "applied" and not r.conflicts, str(r)
+    assert _same_as_init(tmp_path, proj, "cache,observability,scheduler[memory]") == set()
+
+
+def test_a_rebase_of_two_aegis_commits_resolved_both_ways(tmp_path):
+    proj = make_project(tmp_path, "cache"); main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    git(proj, "checkout", "-q", "-b", "feat")
+    assert add("observability", proj).status == "applied" and add("database", proj).status == "applied"
+    git(proj, "checkout", "-q", main); assert add("worker", proj).status == "applied"
+    git(proj, "checkout", "-q", "feat"); git(proj, "rebase", main, check=False)
+    for _ in range(3):                                # each replayed commit: accept both, the answers made whole
+        if not git(proj, "diff", "--name-only", "--diff-filter=U").stdout: break
+        _keep_both_sides(proj)
+        _set_components(proj, '["database[sqlite]", "cache", "observability", "worker[arq]"]' if
+                        b"database" in (proj / ANSWERS_FILE).read_bytes() else '["cache", "observability", "worker[arq]"]')
+        git(proj, "add", "-A"); git(proj, "-c", "core.editor=true", "rebase", "--continue", check=False)
+    r = update(proj)                                  # a needless conflict, and logfire's old extras line left
+    assert r.status == "applied" and not r.conflicts, str(r)
+    assert _same_as_init(tmp_path, proj, "database,cache,observability,worker") == set()
+
+
+def test_a_merge_base_older_than_the_first_page_of_history(tmp_path):
+    proj = make_project(tmp_path, "cache"); main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    git(proj, "checkout", "-q", "-b", "feat"); assert add("database", proj).status == "applied"
+    git(proj, "checkout", "-q", main)
+    stream = [f"reset refs/heads/{main}\nfrom refs/heads/{main}^0\n"]
+    for i in range(2100):                             # 2100 commits of the user's work since the branches parted
+        data, msg = f"note {i}\n", f"work {i}"
+        stream.append(f"commit refs/heads/{main}\ncommitter T <t@e> {1700000000 + i} +0000\ndata {len(msg)}\n{msg}\n"
+                      f"M 100644 inline notes/n{i % 50}.txt\ndata {len(data)}\n{data}\n")
+    git(proj, "fast-import", "--quiet", input="".join(stream).encode()); git(proj, "reset", "-q", "--hard", main)
+    assert add("observability", proj).status == "applied"
+    git(proj, "merge", "-q", "feat", "-m", "merge", check=False); _keep_both_sides(proj)
+    _set_components(proj, '["database[sqlite]", "cache", "observability"]'); commit(proj, "merged")
+    r = update(proj)                                  # past 2000 commits it gave up and added the database twice
+    assert r.status == "applied" and not r.conflicts, str(r)
+    assert _same_as_init(tmp_path, proj, "database,cache,observability") - {"notes"} <= {f"notes/n{i}.txt" for i in range(50)}
+
+
 def test_changes_in_two_worktrees_stay_apart(tmp_path):
     proj = make_project(tmp_path); _phony_edit(proj)
     wt = tmp_path / "wt"
