@@ -300,12 +300,13 @@ def _recover(place: Place) -> list[str]:
         raise AegisError(f"an interrupted change must be rolled back first, and {_merge.explain(e)}: make it "
                          "writable, then run the command again") from None
 
-def _render_for(place: Place, last: str, answers: dict, pulled: list[str]) -> tuple[str | dict, str]:
-    """The render the project's files were made from (a recorded render's commit, or the files of renders joined by
-    a git merge, rebase or squash), and a note saying why when it is not `last`, the render this worktree recorded last."""
+def _render_for(place: Place, last: str | None, answers: dict, pulled: list[str], render) -> tuple[str | dict | None, str]:
+    """The render the project's files were made from (a recorded render's commit, or files: renders joined by a git
+    merge, rebase or squash, or rendered afresh where a clone lacks the recorded one), and a note saying why when
+    it is not `last`, the render this worktree recorded last. `render(answers, pulled)` renders afresh."""
     recorded: list = []                                   # this worktree's renders, read when first asked for
     def find(want, exact=True) -> str | None:
-        if not recorded:
+        if not recorded and last:
             commits = place.git("rev-list", "--max-count=1000", last).stdout.decode().split()
             recorded.extend(zip(commits, _answers_in(place, [f"{c}:{ANSWERS_FILE}" for c in commits])))
         same = lambda a: a is not None and a[1] == want[1] and all(
@@ -317,35 +318,41 @@ def _render_for(place: Place, last: str, answers: dict, pulled: list[str]) -> tu
     #    says, a render recorded for these very answers, else one that differs only by the version (aegis_version
     #    edited by hand: the recorded render is the truth)
     if place.has_repo and (head := rev(place, "HEAD")[0]):
-        walk = _History(place, find, _answers_in(place, [f"{last}:{ANSWERS_FILE}"])[0], last)
+        walk = _History(place, find, render, last)
         if (r := walk.made_from(head)) is not None:
             notes = walk.notes
             if isinstance(r, str) and _answers_in(place, [f"{r}:{ANSWERS_FILE}"])[0] == (answers, pulled):
                 return r, "; ".join(notes + [earlier(r)] if earlier(r) else notes)
+            if isinstance(r, dict) and not last: return r, "; ".join(notes)     # a clone: rendered afresh, as expected
             how = "renders joined as git joined the files" if isinstance(r, dict) else f"the render {r[:12]}"
             return r, "; ".join(notes + [f"{ANSWERS_FILE} was changed outside aegis (by hand, a git merge, rebase or "
                                          f"revert): the base is what the history made the files from ({how}), so the "
                                          "change also brings what the new answers say"])
     if c := find((answers, pulled)) or find((answers, pulled), exact=False): return c, earlier(c)
-    return last, f"no recorded render matches the answers in {ANSWERS_FILE}: the last one is the base"
+    return last, (f"no recorded render matches the answers in {ANSWERS_FILE}: the last one is the base" if last else "")
 
-_RENDERED = re.compile(rb"^[ \t]*" + TRAILER.encode() + rb": ([0-9a-f]{40}) ([0-9a-f]{40})[ \t]*$", re.M)
+_RENDERED = re.compile(rb"^[ \t]*" + TRAILER.encode() + rb": ([0-9a-f]{40}) ([0-9a-f]{40})(?: ([\w-]+))?[ \t]*$", re.M)
+_UNCOMMITTED = re.compile(rb"^Aegis-Uncommitted-On: ([0-9a-f]{40})$", re.M)
 
 class _History:
     """Going back from a commit, the render its files were made from:
-    - a commit of aegis: the render its trailer names, when the answers there are that render's; when they are
-      not, a rebase or a cherry-pick moved it (or a squash merge took it in, trailers indented in its message):
-      the renders it went from and to, joined with the render of the files it landed on, as at a merge;
-    - a merge: the two sides' renders, joined as git joined the files, the user's resolutions deciding the rest;
+    - a commit of aegis for this project: the render its trailer names, when the answers there are that render's;
+      when they are not, a rebase or a cherry-pick moved it (or a squash took it in, its trailers quoted in the
+      message): the renders it went from and to, joined with the render of the files it landed on, as at a merge;
+    - a merge: the parents' renders, joined as git joined the files, the user's resolutions deciding the rest;
     - the commit the project appears in (or one of an aegis too old to sign its commits): the render recorded for
       its answers;
-    - any other commit (the user's: code, a hand edit of the answers, a revert): its parent's; but when it sets
-      the answers to those aegis rendered last, it is aegis' change committed by the user.
+    - any other commit (the user's: code, a hand edit of the answers, a revert): its parent's. But the user's
+      commits on top of the one a change made with `commit=False` started from hold that change.
+    A render the repository lacks (a clone does not fetch aegis' refs) is made afresh from the answers there.
     History is read in pages (50 commits, then 2000 at a time) as far back as a question needs."""
-    def __init__(self, place: Place, find, tip_answers, tip: str):
-        self.place, self.find, self.tip_answers, self.tip = place, find, tip_answers, tip
+    def __init__(self, place: Place, find, render, tip: str | None):
+        self.place, self.find, self.render, self.tip = place, find, render, tip
+        self.key = place.seed or place.key                # the project's, whatever the worktree
         self.graph, self.rendered, self.subject, self.at, self.memo, self.notes = {}, {}, {}, {}, {}, []
         self.told: dict = {}
+        said = place.git("log", "-1", "--format=%B", tip, check=False).stdout if tip else b""
+        self.uncommitted_on = m.group(1).decode() if (m := _UNCOMMITTED.search(said)) else None
 
     def _load(self, c: str):
         if c in self.graph or len(self.graph) >= 50_000: return
@@ -357,7 +364,8 @@ class _History:
             h, *ps = ids.decode().split()
             if h in self.graph: continue
             self.graph[h], self.subject[h] = ps, body.split(b"\n", 1)[0]
-            if found := _RENDERED.findall(body): self.rendered[h] = [(t.decode(), f.decode()) for t, f in reversed(found)]
+            steps = [(t.decode(), f.decode()) for t, f, k in _RENDERED.findall(body) if k.decode() in ("", self.key)]
+            if steps: self.rendered[h] = _in_order(steps)
             new.append(h)
         prefix = self.place.prefix
         self.at.update(zip(new, _answers_in(self.place, [f"{h}:{prefix}{ANSWERS_FILE}" for h in new])))
@@ -365,48 +373,62 @@ class _History:
         self.told.update(zip(tos, _answers_in(self.place, [f"{t}:{ANSWERS_FILE}" for t in tos])))
         if len(self.graph) >= 50_000: self.notes.append("history read back 50000 commits only")
 
+    def _afresh(self, a):
+        return self.render(*a) if a else None
+
     def made_from(self, c: str, depth: int = 0):
         walked, r = [], None
         while c not in self.memo:
+            if c == self.uncommitted_on and walked: r = self.tip; break   # committed by the user since
             self._load(c)
             if c not in self.graph: break
             a, ps = self.at.get(c), self.graph[c]
             if c in self.rendered:
                 steps = self.rendered[c]
                 if len(steps) == 1 and a is not None and a == self.told.get(steps[0][0]): r = steps[0][0]; break
+                if len(steps) == 1 and self.told.get(steps[0][0]) is None and rev(self.place, steps[0][0])[0] is None:
+                    r = self._afresh(a); break            # a clone: the render is not here, made again
                 if len(ps) == 1 and depth < 50: r = self._replayed(c, steps, depth + 1); break
-            if len(ps) > 1 and depth < 50: r = self._joined(c, ps[0], ps[1], depth + 1); break
+            if len(ps) > 1 and depth < 50: r = self._joined(c, ps, depth + 1); break
             self._load(ps[0]) if ps else None
             if not ps or self.at.get(ps[0]) is None or self.subject[c].startswith((b"aegis: ", b"Generate ")):
                 if a and (r := self.find(a)): break       # where the project appears, or an unsigned commit of aegis
-            elif a != self.at.get(ps[0]) and a == self.tip_answers and self._not_only_answers(c):
-                r = self.tip; break                       # aegis' change (made with commit=False), committed
+                if a and (not ps or self.at.get(ps[0]) is None): r = self._afresh(a); break
             if len(ps) == 1: walked.append(c); c = ps[0]; continue
             break
         r = self.memo.get(c, r)
         for w in walked + [c]: self.memo[w] = r
         return r
 
-    def _not_only_answers(self, c) -> bool:
-        "The commit changed more than the answers file (a hand edit of the answers changes only that)."
-        out = self.place.git("diff-tree", "--no-commit-id", "--name-only", "-r", "-z", c, "--", ".").stdout
-        return any(p and p != (self.place.prefix + ANSWERS_FILE).encode() for p in out.split(b"\0"))
-
-    def _joined(self, c, p1, p2, depth):
-        r1, r2 = self.made_from(p1, depth), self.made_from(p2, depth)
-        if r1 is None or r2 is None or r1 == r2: return r1 or r2
-        mb = self.place.git("merge-base", p1, p2, check=False).stdout.decode().strip()
-        r0 = self.made_from(mb, depth) if mb else None
-        return _join_renders(self.place, r0, r1, r2, c) if r0 is not None else r1
+    def _joined(self, c, ps, depth):
+        r = self.made_from(ps[0], depth)
+        for p in ps[1:]:                                  # an octopus merge: one parent after the other
+            r2 = self.made_from(p, depth)
+            if r is None or r2 is None or r == r2: r = r if r is not None else r2; continue
+            mb = self.place.git("merge-base", ps[0], p, check=False).stdout.decode().strip()
+            r0 = self.made_from(mb, depth) if mb else None
+            if r0 is not None: r = _join_renders(self.place, r0, r, r2, c)
+        return r
 
     def _replayed(self, c, steps, depth):
         r = self.made_from(self.graph[c][0], depth)
-        for to, frm in steps:                             # oldest first
+        for to, frm in steps:
             to, frm, before = rev(self.place, f"{to}^{{commit}}", f"{frm}^{{commit}}", f"{to}^")
             if to is None: continue                       # the trailer names a render this repository lacks
             frm = frm or before                           # a joined base is kept by no ref: the render before
             r = to if r is None or frm is None or r == frm else _join_renders(self.place, frm, r, to, c)
         return r
+
+def _in_order(steps: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The renders a squashed message names, oldest first: each one went from the one before (`merge --squash`
+    quotes the newest first, `rebase -i` the oldest first)."""
+    if len(steps) < 2: return steps
+    tos = {t for t, _ in steps}
+    first = [s for s in steps if s[1] not in tos]
+    if len(first) != 1: return steps[::-1]               # not one chain: as merge --squash writes them
+    out, by_from = first, {f: (t, f) for t, f in steps}
+    while (nxt := by_from.get(out[-1][0])) and nxt not in out: out.append(nxt)
+    return out if len(out) == len(steps) else steps[::-1]
 
 def _files_of(place: Place, r: str | dict) -> dict[str, tuple[int, bytes]]:
     if isinstance(r, dict): return r
@@ -534,18 +556,22 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
     if place.has_repo: names += ["HEAD", "HEAD:" + place.prefix.rstrip("/")]
     old_commit, base_tree, recorded_answers, head, head_tree = (rev(place, *names) + [None, None])[:5]
     base_commit, base_files = old_commit, None
-    if old_commit and (place.has_repo or recorded_answers != blob_id(_answers_bytes(root))):
+    private = old_commit is None and (root / STORE / "store" / "HEAD").exists()   # recorded before git: used below
+    if (place.has_repo and not private) or (old_commit and recorded_answers != blob_id(_answers_bytes(root))):
         # git may have moved the project (a reset, a revert, another branch, a merge, a rebase) even where the answers
         # file is the one last rendered, or it was edited by hand: _render_for finds the render the files came from
-        base_commit, said = _render_for(place, old_commit, answers, pulled)
+        base_commit, said = _render_for(place, old_commit, answers, pulled, lambda a, p: pristine(a, p, renderer))
         if said: notes.append(said)
-        if isinstance(base_commit, dict):                 # two renders joined: written as a commit further down
+        if base_commit is None: pass                      # nothing recorded, no history that says: see below
+        elif isinstance(base_commit, dict):               # renders joined, or made afresh: written as a commit below
             base_files, base_commit = base_commit, None
             base_tree = tree_id({p: (git_mode(m), blob_id(d)) for p, (m, d) in base_files.items()})
         else: base_tree = rev(place, base_commit + "^{tree}")[0]
     theirs_tree = tree_id({p: (git_mode(m), blob_id(d)) for p, (m, d) in theirs.items()})
     result = ChangeResult(label, root, "nothing to do", notes=notes)
-    if base_tree == theirs_tree:
+    unversioned = lambda a: {**a, "aegis_version": None}
+    if base_tree == theirs_tree and (unversioned(new), new_pulled) == (unversioned(answers), pulled):   # else the
+        # answers file changes: a component listed by hand that the change takes out
         said = answers.get("aegis_version")
         if said and said != new["aegis_version"]:         # the recorded render is the truth; the file was edited
             result.notes.append(f"{ANSWERS_FILE} says aegis_version = {said!r}, but the project was last rendered by aegis "
@@ -578,7 +604,9 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
             blobs = cat_blobs(place, [pl.ours[p][1] for p, _ in pl.changes if p in pl.ours], env=st.env)
             result.status, result.diff = "dry run", _diff(pl, blobs)
             return result
-        new_commit = st.write_commit(theirs, f"aegis: {label}", parent=old_commit)
+        # left uncommitted (commit=False): the user's commits on top of HEAD will hold it (see _History)
+        held = f"\n\nAegis-Uncommitted-On: {head}" if not commit and place.has_repo and head else ""
+        new_commit = st.write_commit(theirs, f"aegis: {label}{held}", parent=old_commit)
         result.status = apply(place, st, pl, action=label, ours_tree=ours_tree, pristine_old=old_commit,
                               pristine_new=new_commit, commit=commit, notes=result.notes, head=head, base=base_commit)
     if result.status == "applied": _relock(root, [p for p, _ in result.changes], result.notes)

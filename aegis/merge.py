@@ -360,6 +360,7 @@ def apply(place: Place, stage: Stage, pl: Plan, *, action: str, ours_tree: str, 
            "index": [f"{pl.ours[p][0]} {pl.ours[p][1]} 0\t{_full(place, p)}" for p in touched if p in pl.ours]
                     if place.has_repo else [],
            "pristine_old": pristine_old, "pristine_new": pristine_new, "base": base or pristine_old, "backup": ours_tree, "head": head,
+           "key": place.seed or place.key,
            "conflicts": [asdict(c) for c in pl.conflicts], "unmerged": sorted(pl.unmerged), "notes": list(notes),
            "blocked": pl.blocked, "crlf": crlf,
            "wrote": _planned(pl), "x": {p: bool(m & 0o111) for p, (m, _) in pl.writes.items()}}
@@ -424,9 +425,11 @@ def _planned(pl: Plan) -> dict[str, str | None]:
 TRAILER = "Aegis-Render"
 
 def commit_message(rec: dict) -> str:
-    """aegis' commit: its subject says the change; its trailer names the render the change brought and the one it
-    merged from, so that the base is found again after a rebase or a cherry-pick moved the commit to other files."""
-    return f"aegis: {rec['action']}\n\n{TRAILER}: {rec['pristine_new']} {rec.get('base') or rec['pristine_old'] or ''}".strip()
+    """aegis' commit: its subject says the change; its trailer names the render the change brought, the one it
+    merged from and the project (a repository may hold several), so that the base is found again after a rebase or
+    a cherry-pick moved the commit to other files."""
+    frm = rec.get("base") or rec["pristine_old"]
+    return f"aegis: {rec['action']}" + (f"\n\n{TRAILER}: {rec['pristine_new']} {frm} {rec.get('key', '')}".rstrip() if frm else "")
 
 def commit_project(place: Place, message: str, paths: list[str], staged: bool = False):
     """Commit `paths` (the change's own files, as they are in the working tree; as they are in the index with

@@ -1212,6 +1212,69 @@ def test_a_merge_base_older_than_the_first_page_of_history(tmp_path):
     assert _same_as_init(tmp_path, proj, "database,cache,observability") - {"notes"} <= {f"notes/n{i}.txt" for i in range(50)}
 
 
+def test_an_octopus_merge_joins_every_parent(tmp_path):
+    proj = make_project(tmp_path, "database"); main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    git(proj, "checkout", "-q", "-b", "docs"); (proj / "docs").mkdir(); (proj / "docs/n.md").write_text("x\n")
+    commit(proj, "docs")
+    git(proj, "checkout", "-q", main); git(proj, "checkout", "-q", "-b", "feat"); assert add("cache", proj).status == "applied"
+    git(proj, "checkout", "-q", main); git(proj, "merge", "-q", "--no-edit", "docs", "feat")   # three parents
+    assert remove("cache", proj).status == "applied"                     # it said 'nothing to do'
+    assert _same_as_init(tmp_path, proj, "database") == {"docs/n.md"}
+
+
+def test_a_component_listed_by_hand_then_removed_leaves_the_answers_right(tmp_path):
+    proj = make_project(tmp_path, "database")
+    _set_components(proj, '["database[sqlite]", "cache"]'); commit(proj, "want cache")
+    r = remove("cache", proj)                         # it said 'nothing to do' and the file still listed the cache
+    assert r.status == "applied" and _answers_components(proj) == "database[sqlite]"
+    assert update(proj).status == "nothing to do" and _same_as_init(tmp_path, proj, "database") == set()
+
+
+def test_a_change_left_uncommitted_then_committed_in_pieces(tmp_path):
+    proj = make_project(tmp_path, "database")
+    assert add("cache", proj, commit=False).status == "applied"
+    git(proj, "commit", "-q", "-m", "answers", "--", ANSWERS_FILE); commit(proj, "the code")   # two commits of the user's
+    assert update(proj).status == "nothing to do"     # it would have added the cache's lines again
+    assert remove("cache", proj).status == "applied" and _same_as_init(tmp_path, proj, "database") == set()
+
+
+def test_a_reset_then_a_component_listed_by_hand_with_other_edits(tmp_path):
+    proj = make_project(tmp_path, "database")
+    assert add("cache", proj).status == "applied"; git(proj, "reset", "-q", "--hard", "HEAD~1")
+    _set_components(proj, '["database[sqlite]", "cache"]')
+    with open(proj / "README.md", "a") as f: f.write("# mine\n")
+    commit(proj, "cache, and a line of mine")
+    assert update(proj).status == "applied"           # it said 'nothing to do': taken for aegis' own change
+    assert _same_as_init(tmp_path, proj, "database,cache") == {"README.md"}
+
+
+def test_a_clone_without_aegis_refs_follows_a_hand_edit(tmp_path):
+    proj = make_project(tmp_path, "database"); assert add("cache", proj).status == "applied"
+    clone = tmp_path / "clone"; git(tmp_path, "clone", "-q", f"file://{proj}", str(clone))
+    _set_components(clone, '["database[sqlite]", "cache", "ingress"]'); commit(clone, "ingress, by hand")
+    assert update(clone).status == "applied"          # it said 'nothing to do' and recorded that render
+    assert _same_as_init(tmp_path, clone, "database,cache,ingress") == set()
+
+
+def test_aegis_commits_squashed_oldest_first(tmp_path):
+    proj = make_project(tmp_path, "database")
+    assert add("scheduler", proj).status == "applied" and add("cache", proj).status == "applied"
+    msg = git(proj, "log", "--reverse", "--format=%B", "HEAD~2..HEAD").stdout.decode()   # as rebase -i squashes
+    git(proj, "reset", "-q", "--soft", "HEAD~2"); git(proj, "commit", "-q", "-m", msg)
+    r = remove("scheduler", proj)                     # it conflicted on docker-compose.yml, never touched
+    assert r.status == "applied" and not r.conflicts, str(r)
+    assert _same_as_init(tmp_path, proj, "database,cache") == set()
+
+
+def test_two_projects_in_one_repository_keep_their_histories_apart(tmp_path):
+    mono = tmp_path / "mono"; mono.mkdir(); git(mono, "init", "-q")
+    alpha, beta = make_project(mono, "database", git=False, folder="alpha"), make_project(mono, "database", git=False, folder="beta")
+    commit(mono, "two projects")
+    assert add("cache", alpha).status == "applied"
+    r = add("scheduler", beta)                        # alpha's render was joined into beta's base: 4 conflicts
+    assert r.status == "applied" and not r.conflicts, str(r)
+
+
 def test_changes_in_two_worktrees_stay_apart(tmp_path):
     proj = make_project(tmp_path); _phony_edit(proj)
     wt = tmp_path / "wt"
