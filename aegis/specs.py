@@ -219,7 +219,7 @@ def parse_selection(text, base: dict[str, str | None] | None = None, available_o
     return resolve(requested, soft)
 
 def pulled_in(text, sel: dict[str, str | None]) -> list[str]:
-    "The components of `sel` that `text` does not name and every project has not: there because a named one requires them."
+    "The components of `sel` that `text` does not name, core ones aside: there because a named one requires them."
     asked = {lookup(name).name for name, _ in split_items(text)}
     return [c for c in sel if c not in asked and not registry()[c].core]
 
