@@ -161,7 +161,8 @@ def plan_add(answers: dict, pulled: list[str], text, available_only: bool = True
     kept = {p for p in pulled if p in new and p not in explicit} | set(newly)
     new_pulled = [k for k in new if k in kept]               # in registry order, as init writes them
     labels = [_label(n, new[n]) for n in new if n in explicit and (n not in sel or new[n] != sel[n] or n in pulled)]
-    return _with_version(answers, new), new_pulled, notes + pulled_notes, "add " + ",".join(labels or ["nothing"])
+    asked = [_label(n, new[n]) for n in new if n in explicit]             # already there: named as asked
+    return _with_version(answers, new), new_pulled, notes + pulled_notes, "add " + ",".join(labels or asked or ["nothing"])
 
 def plan_remove(answers: dict, pulled: list[str], text):
     "New answers after removing `text`; refuses core components and what others require."
@@ -333,6 +334,7 @@ def _render_for(place: Place, last: str | None, answers: dict, pulled: list[str]
 
 _RENDERED = re.compile(rb"^[ \t]*" + TRAILER.encode() + rb": ([0-9a-f]{40}) ([0-9a-f]{40})(?: ([\w-]+))?[ \t]*$", re.M)
 _UNCOMMITTED = re.compile(rb"^Aegis-Uncommitted-On: ([0-9a-f]{40})$", re.M)
+_REVERTS = re.compile(rb"^This reverts commit ([0-9a-f]{40})", re.M)
 
 class _History:
     """Going back from a commit, the render its files were made from:
@@ -342,14 +344,16 @@ class _History:
     - a merge: the parents' renders, joined as git joined the files, the user's resolutions deciding the rest;
     - the commit the project appears in (or one of an aegis too old to sign its commits): the render recorded for
       its answers;
-    - any other commit (the user's: code, a hand edit of the answers, a revert): its parent's. But the user's
-      commits on top of the one a change made with `commit=False` started from hold that change.
+    - a `git revert` of a commit of aegis: that commit replayed backwards onto its parent's render;
+    - any other commit (the user's: code, a hand edit of the answers): its parent's. But the user's commits on
+      top of the one a change made with `commit=False` started from hold that change.
     A render the repository lacks (a clone does not fetch aegis' refs) is made afresh from the answers there.
     History is read in pages (50 commits, then 2000 at a time) as far back as a question needs."""
     def __init__(self, place: Place, find, render, tip: str | None):
         self.place, self.find, self.render, self.tip = place, find, render, tip
         self.key = place.seed or place.key                # the project's, whatever the worktree
         self.graph, self.rendered, self.subject, self.at, self.memo, self.notes = {}, {}, {}, {}, {}, []
+        self.reverts: dict[str, str] = {}
         self.told: dict = {}
         said = place.git("log", "-1", "--format=%B", tip, check=False).stdout if tip else b""
         self.uncommitted_on = m.group(1).decode() if (m := _UNCOMMITTED.search(said)) else None
@@ -366,6 +370,7 @@ class _History:
             self.graph[h], self.subject[h] = ps, body.split(b"\n", 1)[0]
             steps = [(t.decode(), f.decode()) for t, f, k in _RENDERED.findall(body) if k.decode() in ("", self.key)]
             if steps: self.rendered[h] = _in_order(steps)
+            elif (m := _REVERTS.search(body)) and body.startswith(b"Revert "): self.reverts[h] = m.group(1).decode()
             new.append(h)
         prefix = self.place.prefix
         self.at.update(zip(new, _answers_in(self.place, [f"{h}:{prefix}{ANSWERS_FILE}" for h in new])))
@@ -390,6 +395,7 @@ class _History:
                     r = self._afresh(a); break            # a clone: the render is not here, made again
                 if len(ps) == 1 and depth < 50: r = self._replayed(c, steps, depth + 1); break
             if len(ps) > 1 and depth < 50: r = self._joined(c, ps, depth + 1); break
+            if c in self.reverts and len(ps) == 1 and depth < 50 and (r := self._reverted(c, depth + 1)) is not None: break
             self._load(ps[0]) if ps else None
             if not ps or self.at.get(ps[0]) is None or self.subject[c].startswith((b"aegis: ", b"Generate ")):
                 if a and (r := self.find(a)): break       # where the project appears, or an unsigned commit of aegis
@@ -407,8 +413,15 @@ class _History:
             if r is None or r2 is None or r == r2: r = r if r is not None else r2; continue
             mb = self.place.git("merge-base", ps[0], p, check=False).stdout.decode().strip()
             r0 = self.made_from(mb, depth) if mb else None
-            if r0 is not None: r = _join_renders(self.place, r0, r, r2, c)
+            if r0 is not None: r = _join_renders(self.place, r0, r, r2, c, lambda: self._afresh(self.at.get(c)))
         return r
+
+    def _reverted(self, c, depth):
+        "A revert of a commit of aegis: the change it brought, taken back from the files it lands on."
+        x = self.reverts[c]
+        self._load(x)
+        if len(steps := self.rendered.get(x, [])) != 1: return None
+        return self._replayed(c, [steps[0][::-1]], depth)
 
     def _replayed(self, c, steps, depth):
         r = self.made_from(self.graph[c][0], depth)
@@ -416,7 +429,8 @@ class _History:
             to, frm, before = rev(self.place, f"{to}^{{commit}}", f"{frm}^{{commit}}", f"{to}^")
             if to is None: continue                       # the trailer names a render this repository lacks
             frm = frm or before                           # a joined base is kept by no ref: the render before
-            r = to if r is None or frm is None or r == frm else _join_renders(self.place, frm, r, to, c)
+            r = to if r is None or frm is None or r == frm else _join_renders(self.place, frm, r, to, c,
+                                                                               lambda: self._afresh(self.at.get(c)))
         return r
 
 def _in_order(steps: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -436,10 +450,11 @@ def _files_of(place: Place, r: str | dict) -> dict[str, tuple[int, bytes]]:
     blobs = cat_blobs(place, [oid for _, oid in tree.values()])
     return {p: (0o755 if m == "100755" else 0o644, blobs[oid]) for p, (m, oid) in tree.items()}
 
-def _join_renders(place: Place, r0, r1, r2, at: str) -> dict[str, tuple[int, bytes]]:
+def _join_renders(place: Place, r0, r1, r2, at: str, canonical=lambda: None) -> dict[str, tuple[int, bytes]]:
     """Two renders `r1`, `r2` merged over `r0` (their merge base's) as git merges the files, at the commit `at` (a
     merge, or a commit moved onto other files). Where they conflict, the user resolved the file at `at`: the base
-    there is the resolution git or aegis would make that is closest to it (`_closest`)."""
+    there is the resolution closest to it (`_closest`) of those git or aegis would make, `canonical()` (the render
+    of the answers at `at`) among them."""
     f0, f1, f2 = (_files_of(place, r) for r in (r0, r1, r2))
     out, resolved = {}, {}
     for p in sorted(set(f0) | set(f1) | set(f2)):
@@ -453,9 +468,10 @@ def _join_renders(place: Place, r0, r1, r2, at: str) -> dict[str, tuple[int, byt
         if v is not None: out[p] = v
     ids = rev(place, *(f"{at}:{place.prefix}{p}" for p in resolved))
     blobs = cat_blobs(place, [i for i in ids if i])
+    fresh = canonical() if resolved else None
     for (p, (v0, v1, v2)), i in zip(resolved.items(), ids):
         if i is None: continue                            # deleted in the resolution: the first side's, as it was
-        ways = [v1, v2]
+        ways = [v1, v2, (fresh or {}).get(p)]
         if v1 and v2: ways[:0] = [(v1[0], merge_file(v1[1], v0[1] if v0 else b"", v2[1], "", how)[0])
                                   for how in ("union", "ours", "theirs")]
         v = _closest(blobs[i], [w for w in ways if w])

@@ -22,8 +22,13 @@ class GitError(AegisError):
 AEGIS_IDENT = {"GIT_AUTHOR_NAME": "aegis", "GIT_AUTHOR_EMAIL": "aegis@localhost",
                "GIT_COMMITTER_NAME": "aegis", "GIT_COMMITTER_EMAIL": "aegis@localhost"}
 
+# what would point git at another repository, index or object store than the project's (set when aegis runs
+# from a git hook, say); the user's own settings (GIT_CONFIG_GLOBAL, GIT_AUTHOR_NAME...) stay
+_ELSEWHERE = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+              "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX", "GIT_CEILING_DIRECTORIES", "GIT_DISCOVERY_ACROSS_FILESYSTEM")
+
 def _base_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in ("GIT_EXEC_PATH",)}
+    env = {k: v for k, v in os.environ.items() if k not in _ELSEWHERE}
     env.update(LC_ALL="C", LANGUAGE="C", GIT_PAGER="cat", GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
     return env
 

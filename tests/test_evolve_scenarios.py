@@ -1275,6 +1275,39 @@ def test_two_projects_in_one_repository_keep_their_histories_apart(tmp_path):
     assert r.status == "applied" and not r.conflicts, str(r)
 
 
+@pytest.mark.parametrize("then", ["add", "remove"])
+def test_a_revert_of_an_aegis_commit_is_that_change_taken_back(tmp_path, then):
+    proj = make_project(tmp_path)
+    assert add("ingress", proj).status == "applied"
+    if then == "remove": assert remove("ingress", proj).status == "applied"
+    git(proj, "revert", "--no-edit", "HEAD")
+    r = add("ingress", proj) if then == "add" else remove("ingress", proj)   # it changed only .aegis.toml (add) or
+    assert r.status == "applied" and not r.conflicts, str(r)                # left every line of ingress (remove)
+    assert _same_as_init(tmp_path, proj, "ingress" if then == "add" else "") == set()
+
+
+def test_a_merge_resolved_to_what_init_writes_is_taken_as_that(tmp_path):
+    proj = make_project(tmp_path); main = git(proj, "rev-parse", "--abbrev-ref", "HEAD").stdout.decode().strip()
+    ref = make_project(tmp_path / "ref", "cache,database")
+    git(proj, "checkout", "-q", "-b", "feat"); assert add("cache", proj).status == "applied"
+    git(proj, "checkout", "-q", main); assert add("database", proj).status == "applied"
+    git(proj, "merge", "-q", "feat", "-m", "merge", check=False)
+    for f in git(proj, "diff", "--name-only", "--diff-filter=U").stdout.decode().split():
+        (proj / f).write_bytes((ref / f).read_bytes())                   # resolved by copying a fresh init's files
+    commit(proj, "merged")
+    r = add("observability", proj)                    # README and Makefile conflicted
+    assert r.status == "applied" and not r.conflicts, str(r)
+    assert _same_as_init(tmp_path, proj, "cache,database,observability") == set()
+
+
+def test_the_users_git_identity_from_the_environment_signs_aegis_commits(tmp_path, monkeypatch):
+    proj = make_project(tmp_path)
+    cfg = tmp_path / "gitconfig"; cfg.write_text("[user]\n\tname = From Env\n\temail = env@example.com\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
+    assert add("cache", proj).status == "applied"     # GIT_* variables were all dropped: ~/.gitconfig's or aegis'
+    assert git(proj, "log", "-1", "--format=%an <%ae>").stdout.decode().strip() == "From Env <env@example.com>"
+
+
 def test_changes_in_two_worktrees_stay_apart(tmp_path):
     proj = make_project(tmp_path); _phony_edit(proj)
     wt = tmp_path / "wt"
