@@ -616,6 +616,7 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
             new_commit = st.write_commit(theirs, f"aegis: {label}", parent=old_commit)
             st.publish(); finish(place, {"pristine_old": old_commit, "pristine_new": new_commit})
             return result
+        if dry_run and not pl.changes and not pl.conflicts: return result   # 'nothing to do', as the run would say
         if dry_run:
             blobs = cat_blobs(place, [pl.ours[p][1] for p, _ in pl.changes if p in pl.ours], env=st.env)
             result.status, result.diff = "dry run", _diff(pl, blobs)

@@ -1684,3 +1684,10 @@ def test_appending_where_aegis_appends_is_not_a_conflict(tmp_path):
     assert any(n.startswith("Makefile: you and aegis changed neighbouring lines") for n in r.notes), r.notes
     assert remove("worker", p).status == "applied"
     assert mine_mk in (p / "Makefile").read_text() and mine_md in (p / "README.md").read_text()
+
+
+def test_a_dry_run_with_nothing_to_write_says_what_the_run_says(proj, side):
+    (proj / "app/a.py").write_bytes(edit_line(LINES, 10, b"both")); commit(proj, "the user made aegis' next change")
+    side.files["app/a.py"] = edit_line(LINES, 10, b"both")
+    assert update(proj, renderer=side, dry_run=True).status == "nothing to do"   # it said '0 file(s) would change'
+    assert update(proj, renderer=side).status == "nothing to do"
