@@ -6,7 +6,7 @@ Docs: https://aegis-nbstack.github.io/aegis/evolve.html.md"""
 
 # %% ../nbs/04_evolve.ipynb #6ca6bf94
 from __future__ import annotations
-import difflib, html, json, os, re
+import difflib, functools, html, json, os, re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
@@ -301,10 +301,11 @@ def _recover(place: Place) -> list[str]:
         raise AegisError(f"an interrupted change must be rolled back first, and {_merge.explain(e)}: make it "
                          "writable, then run the command again") from None
 
-def _render_for(place: Place, last: str | None, answers: dict, pulled: list[str], render) -> tuple[str | dict | None, str]:
+def _render_for(place: Place, last: str | None, answers: dict, pulled: list[str], render,
+                head: str | None) -> tuple[str | dict | None, str]:
     """The render the project's files were made from (a recorded render's commit, or files: renders joined by a git
     merge, rebase or squash, or rendered afresh where a clone lacks the recorded one), and a note saying why when
-    it is not `last`, the render this worktree recorded last. `render(answers, pulled)` renders afresh."""
+    it is not `last`, the render this worktree recorded last. `render(answers, pulled)` renders afresh; `head`: HEAD."""
     recorded: list = []                                   # this worktree's renders, read when first asked for
     def find(want, exact=True) -> str | None:
         if not recorded and last:
@@ -318,7 +319,7 @@ def _render_for(place: Place, last: str | None, answers: dict, pulled: list[str]
     # 1. what the project's history made the files from (see _History); 2. without a repository or a history that
     #    says, a render recorded for these very answers, else one that differs only by the version (aegis_version
     #    edited by hand: the recorded render is the truth)
-    if place.has_repo and (head := rev(place, "HEAD")[0]):
+    if place.has_repo and head:
         walk = _History(place, find, render, last)
         if (r := walk.made_from(head)) is not None:
             notes = walk.notes
@@ -355,8 +356,12 @@ class _History:
         self.graph, self.rendered, self.subject, self.at, self.memo, self.notes = {}, {}, {}, {}, {}, []
         self.reverts: dict[str, str] = {}
         self.told: dict = {}
-        said = place.git("log", "-1", "--format=%B", tip, check=False).stdout if tip else b""
-        self.uncommitted_on = m.group(1).decode() if (m := _UNCOMMITTED.search(said)) else None
+
+    @functools.cached_property
+    def uncommitted_on(self) -> str | None:
+        "Where the last change started, when it was made with commit=False (read once a walk passes a commit)."
+        said = self.place.git("log", "-1", "--format=%B", self.tip, check=False).stdout if self.tip else b""
+        return m.group(1).decode() if (m := _UNCOMMITTED.search(said)) else None
 
     def _load(self, c: str):
         if c in self.graph or len(self.graph) >= 50_000: return
@@ -381,10 +386,14 @@ class _History:
     def _afresh(self, a):
         return self.render(*a) if a else None
 
+    def _canonical(self, c):
+        "What init writes for the answers at `c`: one way a conflict there may have been resolved."
+        return lambda: self._afresh(self.at.get(c))
+
     def made_from(self, c: str, depth: int = 0):
         walked, r = [], None
         while c not in self.memo:
-            if c == self.uncommitted_on and walked: r = self.tip; break   # committed by the user since
+            if walked and c == self.uncommitted_on: r = self.tip; break   # committed by the user since
             self._load(c)
             if c not in self.graph: break
             a, ps = self.at.get(c), self.graph[c]
@@ -413,7 +422,7 @@ class _History:
             if r is None or r2 is None or r == r2: r = r if r is not None else r2; continue
             mb = self.place.git("merge-base", ps[0], p, check=False).stdout.decode().strip()
             r0 = self.made_from(mb, depth) if mb else None
-            if r0 is not None: r = _join_renders(self.place, r0, r, r2, c, lambda: self._afresh(self.at.get(c)))
+            if r0 is not None: r = _join_renders(self.place, r0, r, r2, c, self._canonical(c))
         return r
 
     def _reverted(self, c, depth):
@@ -429,8 +438,7 @@ class _History:
             to, frm, before = rev(self.place, f"{to}^{{commit}}", f"{frm}^{{commit}}", f"{to}^")
             if to is None: continue                       # the trailer names a render this repository lacks
             frm = frm or before                           # a joined base is kept by no ref: the render before
-            r = to if r is None or frm is None or r == frm else _join_renders(self.place, frm, r, to, c,
-                                                                               lambda: self._afresh(self.at.get(c)))
+            r = to if r is None or frm is None or r == frm else _join_renders(self.place, frm, r, to, c, self._canonical(c))
         return r
 
 def _in_order(steps: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -576,7 +584,7 @@ def _change(place, compute, dry_run, commit, renderer, notes0) -> ChangeResult:
     if (place.has_repo and not private) or (old_commit and recorded_answers != blob_id(_answers_bytes(root))):
         # git may have moved the project (a reset, a revert, another branch, a merge, a rebase) even where the answers
         # file is the one last rendered, or it was edited by hand: _render_for finds the render the files came from
-        base_commit, said = _render_for(place, old_commit, answers, pulled, lambda a, p: pristine(a, p, renderer))
+        base_commit, said = _render_for(place, old_commit, answers, pulled, lambda a, p: pristine(a, p, renderer), head)
         if said: notes.append(said)
         if base_commit is None: pass                      # nothing recorded, no history that says: see below
         elif isinstance(base_commit, dict):               # renders joined, or made afresh: written as a commit below

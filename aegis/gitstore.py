@@ -47,7 +47,7 @@ def git_said(p: subprocess.CompletedProcess) -> str:
     "What a failed git command says, in one line: git's own error line, not the advice after it; and the fix."
     msg = [l for l in (p.stderr or p.stdout or b"").decode(errors="replace").strip().splitlines() if not l.startswith("hint:")]
     said = next((l for l in msg if l.startswith(("error:", "fatal:"))), msg[-1] if msg else f"exit {p.returncode}")
-    if "gpg failed to sign" in said or "failed to write commit object" in said and any("gpg" in l for l in msg):
+    if "gpg failed to sign" in said or ("failed to write commit object" in said and any("gpg" in l for l in msg)):
         said += " (commit.gpgsign is on and gpg could not sign: make your signing key available, or set commit.gpgsign false)"
     return said
 
