@@ -157,13 +157,13 @@ def test_evolved_projects_without_conflicts_pass_their_own_tests(tmp_path_factor
     side = Side({"docs/notes.md": b"# notes\n"})
     root = make_project(tmp_path_factory.mktemp("own"), renderer=side)
     pkg = "shop"
-    edits = [(f"{pkg}/settings.py", b"\n\n# the user's comment\n"), (f"{pkg}/main.py", b"\n\ndef user_helper() -> int:\n    return 42\n"),
+    edits = [(f"{pkg}/settings.py", b"\n\n# the user's comment\n"), (f"{pkg}/main.py", b"\n\ndef user_helper_%d() -> int:\n    return 42\n"),
              ("README.md", b"\nUser notes.\n")]
     version = 0
-    for o in ops:
-        if o[0] == "edit":
+    for i, o in enumerate(ops):
+        if o[0] == "edit":                                 # the same edit twice is still valid code (a helper each time)
             path, extra = edits[o[1]]
-            (root / path).write_bytes((root / path).read_bytes() + extra); commit(root)
+            (root / path).write_bytes((root / path).read_bytes() + extra.replace(b"%d", b"%d" % i)); commit(root)
         elif o[0] == "update":
             version += 1
             side.files["docs/notes.md"] = b"# notes\n\nversion %d\n" % version
